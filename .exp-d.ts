@@ -1,0 +1,2 @@
+import { labJsonSchemaText } from './runner/schema.ts';
+process.stdout.write(labJsonSchemaText());

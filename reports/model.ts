@@ -1,0 +1,95 @@
+// What a graded run is, as every report (HTML, summary.json, Gradescope, JUnit, matrix) reads it.
+// reports/ owns this shape and never imports the runner; the runner fills it in.
+
+export interface CommandRecord {
+  /** Which phase ran it: lab setup, the student's submission, a check, collect (final state). */
+  phase: 'setup' | 'submission' | 'check' | 'collect' | 'capture';
+  machine: string;
+  command: string;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+  truncated: boolean;
+  /** Attempt number when a check polls (1-based). */
+  attempt?: number;
+}
+
+export type CheckStatus = 'passed' | 'failed' | 'skipped' | 'error';
+
+export interface CheckResult {
+  id: string;
+  name: string;
+  status: CheckStatus;
+  points: number;
+  maxPoints: number;
+  visibility: 'visible' | 'hidden' | 'after_due_date';
+  /** Shown on failure. */
+  hint?: string;
+  /** What the check wanted, in words ("exit code 0", "≥ 2 packets matching 'arp'"). */
+  expected: string;
+  /** What it saw, in words. */
+  got: string;
+  /** Free text feedback configured for pass or fail. */
+  feedback?: string;
+  durationMs: number;
+  commands: CommandRecord[];
+  /** Capture check: the capture name it read. */
+  capture?: string;
+  /** Why it was skipped or errored. */
+  reason?: string;
+}
+
+export interface PacketRow {
+  no: number;
+  time: string;
+  /** tcpdump's one-line summary (-e shows MACs). */
+  summary: string;
+}
+
+export interface CaptureResult {
+  name: string;
+  machine: string;
+  interface: string;
+  filter: string;
+  /** Path of the .pcap relative to the report folder. */
+  file: string;
+  packetCount: number;
+  /** First packets decoded by tcpdump for the report's table. */
+  packets: PacketRow[];
+  error?: string;
+}
+
+export interface TopologyMachine {
+  name: string;
+  interfaces: { name: string; link?: string; mac?: string; address?: string }[];
+}
+
+export interface TopologyLink {
+  name: string;
+  machines: string[];
+  mtu?: number;
+}
+
+export interface RunResult {
+  lab: { name: string; title: string; dir: string };
+  kernel: { name: string; version: string };
+  image: { recipeHash: string };
+  accel: 'kvm' | 'tcg';
+  submission: { file: string; label: string } | null;
+  startedAt: string;
+  durationMs: number;
+  score: number;
+  maxScore: number;
+  /** passed: every check passed; failed: some check failed; error: infrastructure failure. */
+  status: 'passed' | 'failed' | 'error';
+  error?: string;
+  /** Setup and submission commands, in order. */
+  setup: CommandRecord[];
+  checks: CheckResult[];
+  captures: CaptureResult[];
+  /** Final state: collect commands per machine. */
+  collected: CommandRecord[];
+  topology: { machines: TopologyMachine[]; links: TopologyLink[] };
+}

@@ -1,0 +1,122 @@
+// Draws a run's topology as an inline SVG: machines as boxes in a row, their interfaces as ports on
+// the bottom edge, each link as a coloured bus bar below, labelled with its name and MTU.
+// Pure function of the data, no layout engine: a lab has a handful of machines and links.
+import { esc } from './html-escape.ts';
+import type { RunResult, TopologyMachine } from './model.ts';
+
+type Topology = RunResult['topology'];
+
+const PALETTE = ['#2563eb', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#dc2626', '#475569'];
+const PAD = 20;
+const BOX_H = 40;
+const BOX_GAP = 36;
+const PORT_GAP = 118;
+const LABEL_H = 40; // room under a box for a port's name and address
+const BAR_GAP = 34;
+const MONO_W = 6.7; // width of one 11px monospace character
+const NAME_W = 8.6; // width of one 14px bold sans character
+
+interface Port { iface: string; address?: string; mac?: string; link?: string; x: number }
+interface Box { name: string; x: number; w: number; ports: Port[]; ghost: boolean }
+interface Bar { name: string; mtu?: number; color: string; y: number; x1: number; x2: number; labelLeft?: boolean }
+
+// Inline <svg> for the topology, or '' when there is nothing to draw.
+export function topologySvg(topology: Topology | undefined): string {
+  const machines: TopologyMachine[] = [...(topology?.machines ?? [])];
+  const links = [...(topology?.links ?? [])];
+  if (machines.length === 0 && links.length === 0) return '';
+
+  // Links named only by an interface, and machines named only by a link, still get drawn.
+  for (const m of machines) for (const i of m.interfaces) {
+    if (i.link && !links.some((l) => l.name === i.link)) links.push({ name: i.link, machines: [m.name] });
+  }
+  const ghosts = new Set<string>();
+  for (const l of links) for (const name of l.machines) {
+    if (!machines.some((m) => m.name === name)) { machines.push({ name, interfaces: [] }); ghosts.add(name); }
+  }
+  const linkIndex = new Map(links.map((l, i) => [l.name, i]));
+
+  // Ports: real interfaces, sorted by the link they join (fewer crossings), then a bare port for
+  // each link that lists the machine without naming an interface.
+  let x = PAD;
+  const boxes: Box[] = machines.map((m) => {
+    const ports: Port[] = [...m.interfaces]
+      .sort((a, b) => (linkIndex.get(a.link ?? '') ?? 1e9) - (linkIndex.get(b.link ?? '') ?? 1e9))
+      .map((i) => ({ iface: i.name, address: i.address, mac: i.mac, link: i.link, x: 0 }));
+    for (const l of links) {
+      if (l.machines.includes(m.name) && !ports.some((p) => p.link === l.name)) ports.push({ iface: '', link: l.name, x: 0 });
+    }
+    const w = Math.max(130, m.name.length * NAME_W + 36, ports.length * PORT_GAP);
+    const first = x + (w - ports.length * PORT_GAP) / 2 + PORT_GAP / 2;
+    ports.forEach((p, i) => { p.x = Math.round(first + i * PORT_GAP) - (p.iface ? 24 : 0); });
+    const box: Box = { name: m.name, x, w, ports, ghost: ghosts.has(m.name) };
+    x += w + BOX_GAP;
+    return box;
+  });
+
+  const boxBottom = PAD + BOX_H;
+  const barTop = boxBottom + LABEL_H + 18;
+  const bars: Bar[] = links.map((l, i) => {
+    const xs = boxes.flatMap((b) => b.ports.filter((p) => p.link === l.name).map((p) => p.x));
+    const mid = xs.length ? (Math.min(...xs) + Math.max(...xs)) / 2 : PAD + 40;
+    return {
+      name: l.name, mtu: l.mtu, color: PALETTE[i % PALETTE.length]!, y: barTop + i * BAR_GAP,
+      x1: Math.min(mid - 40, ...xs.map((v) => v - 22)), x2: Math.max(mid + 40, ...xs.map((v) => v + 22)),
+    };
+  });
+  const barByName = new Map(bars.map((b) => [b.name, b]));
+  const barLabel = (b: Bar) => b.mtu ? `${b.name} · MTU ${b.mtu}` : b.name;
+  const labelW = (b: Bar) => barLabel(b).length * MONO_W;
+
+  // A bar's label goes right of it unless a wire to a lower bar runs through there; then left.
+  const wires = boxes.flatMap((b) => b.ports.flatMap((p) => {
+    const bar = p.link ? barByName.get(p.link) : undefined;
+    return bar ? [{ x: p.x, bottom: bar.y }] : [];
+  }));
+  const clear = (x1: number, x2: number, y: number) => !wires.some((w) => w.bottom > y && w.x > x1 - 6 && w.x < x2 + 6);
+  for (const b of bars) {
+    b.labelLeft = !clear(b.x2 + 10, b.x2 + 10 + labelW(b), b.y) && clear(b.x1 - 10 - labelW(b), b.x1 - 10, b.y);
+  }
+  // Left labels may need room before the first box: shift everything right by that much.
+  const shift = Math.max(0, ...bars.filter((b) => b.labelLeft).map((b) => PAD - (b.x1 - 10 - labelW(b))));
+  if (shift) {
+    for (const box of boxes) { box.x += shift; for (const p of box.ports) p.x += shift; }
+    for (const b of bars) { b.x1 += shift; b.x2 += shift; }
+    x += shift;
+  }
+
+  const width = Math.ceil(Math.max(x - BOX_GAP + PAD, ...bars.map((b) => b.labelLeft ? 0 : b.x2 + 10 + labelW(b) + PAD)));
+  const height = (bars.length ? bars[bars.length - 1]!.y + 14 : boxBottom + LABEL_H) + PAD / 2;
+
+  const out: string[] = [];
+  // Bars first, so the wires drawn over them show a gap where they only cross.
+  for (const b of bars) {
+    out.push(`<g class="topo-link" data-link="${esc(b.name)}">`
+      + `<line x1="${b.x1}" y1="${b.y}" x2="${b.x2}" y2="${b.y}" stroke="${b.color}" stroke-width="6" stroke-linecap="round"/>`
+      + `<text class="topo-link-label" x="${b.labelLeft ? b.x1 - 12 : b.x2 + 12}" y="${b.y + 4}"${b.labelLeft ? ' text-anchor="end"' : ''} `
+      + `fill="${b.color}">${esc(barLabel(b))}</text></g>`);
+  }
+  for (const box of boxes) {
+    out.push(`<g class="topo-machine${box.ghost ? ' ghost' : ''}" data-machine="${esc(box.name)}">`
+      + `<rect class="topo-box" x="${box.x}" y="${PAD}" width="${box.w}" height="${BOX_H}" rx="8"/>`
+      + `<text class="topo-name" x="${box.x + box.w / 2}" y="${PAD + BOX_H / 2 + 5}" text-anchor="middle">${esc(box.name)}</text>`);
+    for (const p of box.ports) {
+      const bar = p.link ? barByName.get(p.link) : undefined;
+      const tip = [p.iface, p.address, p.mac, bar ? `link ${bar.name}` : 'not linked'].filter(Boolean).join(' · ');
+      out.push(`<g class="topo-port" data-iface="${esc(p.iface)}"><title>${esc(tip)}</title>`);
+      if (bar) {
+        out.push(`<line class="topo-halo" x1="${p.x}" y1="${boxBottom}" x2="${p.x}" y2="${bar.y}" stroke-width="6"/>`
+          + `<line x1="${p.x}" y1="${boxBottom}" x2="${p.x}" y2="${bar.y}" stroke="${bar.color}" stroke-width="2"/>`
+          + `<circle cx="${p.x}" cy="${bar.y}" r="4.5" fill="${bar.color}" class="topo-joint"/>`);
+      }
+      out.push(`<circle cx="${p.x}" cy="${boxBottom}" r="4" class="topo-port-dot${bar ? '' : ' unlinked'}"${bar ? ` fill="${bar.color}"` : ''}/>`);
+      if (p.iface) out.push(`<text class="topo-iface" x="${p.x + 8}" y="${boxBottom + 15}">${esc(p.iface)}</text>`);
+      if (p.address) out.push(`<text class="topo-addr" x="${p.x + 8}" y="${boxBottom + 29}">${esc(p.address)}</text>`);
+      out.push('</g>');
+    }
+    out.push('</g>');
+  }
+  const label = `Topology: ${machines.length} machine${machines.length === 1 ? '' : 's'}, ${links.length} link${links.length === 1 ? '' : 's'}`;
+  return `<svg data-testid="topology" class="topology" viewBox="0 0 ${width} ${height}" `
+    + `width="${width}" height="${height}" role="img" aria-label="${esc(label)}"><title>${esc(label)}</title>${out.join('')}</svg>`;
+}

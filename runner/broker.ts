@@ -1,0 +1,51 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { UnitLease } from './units.ts';
+
+// The VMs live in the netlab-run process, not in Playwright workers: a failed test restarts its
+// worker (microsoft/playwright#32803), and the lab must survive that. Workers lease a unit's machines
+// over this loopback HTTP endpoint and reconnect over SSH; a restarted worker gets the same VMs.
+
+export interface BrokerHandlers {
+  acquire(unitId: string): Promise<UnitLease>;
+  release(unitId: string): Promise<void>;
+}
+
+export interface Broker { url: string; close(): Promise<void> }
+
+export async function startBroker(h: BrokerHandlers): Promise<Broker> {
+  const server: Server = createServer(async (req, res) => {
+    const m = /^\/units\/([^/]+)\/(acquire|release)$/.exec(req.url ?? '');
+    if (!m || req.method !== 'POST') { res.writeHead(404).end(); return; }
+    const id = decodeURIComponent(m[1]!);
+    try {
+      const body = m[2] === 'acquire' ? await h.acquire(id) : (await h.release(id), { ok: true });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    } catch (err) {
+      const e = err as Error;
+      res.writeHead(503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: e.message, name: e.name, fix: (e as { fix?: string }).fix }));
+    }
+  });
+  // Boots take long under emulation: never let Node's default request timeout cut an acquire.
+  server.requestTimeout = 0;
+  server.headersTimeout = 0;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+export class BrokerError extends Error {
+  override name = 'BrokerError';
+  constructor(message: string, readonly fix?: string) { super(message); }
+}
+
+export async function brokerCall(url: string, unit: string, op: 'acquire' | 'release'): Promise<unknown> {
+  const res = await fetch(`${url}/units/${encodeURIComponent(unit)}/${op}`, { method: 'POST', signal: AbortSignal.timeout(600_000) });
+  const body = await res.json() as { error?: string; fix?: string };
+  if (!res.ok) throw new BrokerError(body.error ?? `broker answered ${res.status}`, body.fix);
+  return body;
+}

@@ -1,0 +1,254 @@
+// Writes docs/lab-format.md: the field-by-field reference is generated from the schema's
+// descriptions (via its JSON Schema), so docs, editor hints and validation never disagree.
+// Run: `tsx runner/docs-gen.ts` (also done by `npm run schema`).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DURATION_PATTERN, MEMORY_PATTERN } from './duration.ts';
+import { labJsonSchema, MIN_MEMORY_MIB } from './schema.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const DOCS_FILE = join(ROOT, 'docs', 'lab-format.md');
+/** The documented example is a real lab that the tests load. */
+export const EXAMPLE_FILE = join(ROOT, 'test', 'fixtures', 'labs', 'valid-full', 'lab.yaml');
+
+type JSONSchema = {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  default?: unknown;
+  properties?: Record<string, JSONSchema>;
+  required?: string[];
+  items?: JSONSchema;
+  additionalProperties?: JSONSchema | boolean;
+  propertyNames?: JSONSchema;
+  anyOf?: JSONSchema[];
+  enum?: unknown[];
+  const?: unknown;
+  pattern?: string;
+  format?: string;
+  minimum?: number;
+  maximum?: number;
+  minItems?: number;
+};
+
+interface Section { heading: string; where: string; schema: JSONSchema }
+
+const objectsIn = (s: JSONSchema): JSONSchema[] =>
+  s.properties ? [s] : (s.anyOf ?? []).filter((b) => b.properties);
+
+function typeOf(s: JSONSchema): string {
+  if (s.anyOf) {
+    const kinds = s.anyOf.filter((b) => b.type !== 'null');
+    if (kinds.some((b) => b.pattern === DURATION_PATTERN.source)) return 'duration';
+    if (kinds.some((b) => b.pattern === MEMORY_PATTERN.source)) return 'memory size';
+    if (kinds.every((b) => b.format?.startsWith('cidr'))) return 'address/prefix';
+    return [...new Set(kinds.map(typeOf))].join(' or ');
+  }
+  if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
+  if (s.enum) return s.enum.map((v) => `\`${String(v)}\``).join(' | ');
+  if (s.title) return s.title.toLowerCase();
+  switch (s.type) {
+    case 'string': return 'text';
+    case 'integer': return 'integer';
+    case 'number': return 'number';
+    case 'boolean': return 'boolean';
+    case 'array': return s.items ? `list of ${plural(typeOf(s.items))}` : 'list';
+    case 'object': return s.additionalProperties && typeof s.additionalProperties === 'object' ? `map of ${typeOf(s.additionalProperties)}` : 'mapping';
+    default: return 'any';
+  }
+}
+
+function plural(t: string): string {
+  if (t.includes(' or ')) return t.split(' or ').map(plural).join(' or ');
+  if (t === 'text') return 'texts';
+  return t.endsWith('s') ? t : `${t}s`;
+}
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+
+function defaultOf(s: JSONSchema, required: boolean): string {
+  if (required) return '**required**';
+  if (s.default === undefined) return '—';
+  return `\`${JSON.stringify(s.default)}\``;
+}
+
+// Every object in the schema, depth first (a section, then the ones nested in it), each object
+// once: one that appears at several paths (stdout and stderr) lists them all.
+function sections(root: JSONSchema): Section[] {
+  const out: Section[] = [];
+  const visit = (heading: string, where: string, schema: JSONSchema) => {
+    const same = out.find((s) => s.heading === heading);
+    if (same) { if (!same.where.split(', ').includes(where)) same.where += `, ${where}`; return; }
+    out.push({ heading, where, schema });
+    const base = where === 'lab.yaml' ? '' : `${where}.`;
+    for (const [key, prop] of Object.entries(schema.properties ?? {})) {
+      const record = typeof prop.additionalProperties === 'object' ? prop.additionalProperties : undefined;
+      const [path, target] = record ? [`${base}${key}.<${prop.propertyNames?.description ?? 'key'}>`, record]
+        : prop.items ? [`${base}${key}[]`, prop.items] : [`${base}${key}`, prop];
+      for (const obj of objectsIn(target)) visit(obj.title ?? path, path, obj);
+    }
+  };
+  visit('Top level', 'lab.yaml', root);
+  return out;
+}
+
+const anchor = (heading: string) => heading.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+
+function table(s: Section): string {
+  const rows = Object.entries(s.schema.properties ?? {}).map(([key, prop]) => {
+    const required = s.schema.required?.includes(key) ?? false;
+    const description = prop.description ?? objectsIn(prop)[0]?.description ?? (prop.items?.description ?? '');
+    return `| \`${key}\` | ${cell(typeOf(prop))} | ${defaultOf(prop, required)} | ${cell(description)} |`;
+  });
+  return [
+    `### ${s.heading}`,
+    '',
+    `${s.where.split(', ').map((w) => `\`${w}\``).join(', ')}${s.schema.description && s.heading !== 'Top level' ? ` — ${cell(s.schema.description)}` : ''}`,
+    '',
+    '| Field | Type | Default | Description |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+// The whole docs/lab-format.md text.
+export function renderDocs(example = readFileSync(EXAMPLE_FILE, 'utf8')): string {
+  const schema = labJsonSchema() as JSONSchema;
+  const all = sections(schema);
+  const shownExample = example.replace(/^# yaml-language-server: \$schema=.*$/m, '# yaml-language-server: $schema=../lab.schema.json');
+  return `<!-- Generated by runner/docs-gen.ts from runner/schema.ts (npm run schema). Do not edit by hand. -->
+# Lab format (\`lab.yaml\`)
+
+A lab is a folder with a \`lab.yaml\`: the Linux VMs it needs, how they are linked, setup commands,
+the student's submission, packet captures, the graded checks and the final state to collect.
+netlab-run boots the VMs, runs everything over SSH, grades the checks and writes the reports.
+
+\`\`\`
+labs/bridge/
+├── lab.yaml              the lab (this page)
+├── solution/bridge.sh    reference solution (submission.reference), graded when no --submission is given
+└── *.spec.ts             optional extra Playwright specs beside lab.yaml (found by the loader)
+\`\`\`
+
+\`netlab-run labs/bridge\` runs one lab; \`netlab-run labs\` runs every \`labs/*/lab.yaml\`.
+
+## Editor support
+
+\`labs/lab.schema.json\` is generated from the same schema as this page. Put this first line in a
+\`lab.yaml\` (the path is relative to the file) and editors with the YAML language server (VS Code's
+YAML extension, Neovim, Helix...) validate, complete and document the file as you type:
+
+\`\`\`yaml
+# yaml-language-server: $schema=../lab.schema.json
+\`\`\`
+
+## Example
+
+Every field, with realistic values (this file is also a test fixture, so it always loads):
+
+\`\`\`yaml
+${shownExample.trimEnd()}
+\`\`\`
+
+A minimal lab needs only \`name\`, \`title\`, \`machines\` and \`checks\`:
+
+\`\`\`yaml
+name: minimal
+title: One machine, one check
+machines:
+  host:
+checks:
+  - name: the kernel answers
+    on: host
+    run: uname -r
+\`\`\`
+
+## Values
+
+- **Durations** (\`timeout\`, \`until\`, \`interval\`): \`500ms\`, \`30s\`, \`2m\`, \`1h\`, or a bare number of
+  seconds (\`30\` = \`30s\`; decimals allowed: \`1.5s\`).
+- **Memory sizes** (\`memory\`): \`256M\`, \`1G\` (also \`MiB\`, \`GiB\`, \`MB\`, \`GB\`, any case; all
+  powers of 1024), or a bare number of MiB. At least ${MIN_MEMORY_MIB} MiB: smaller VMs hang at boot.
+- **Names**: the lab's \`name\` and machine, link and capture names are lowercase letters, digits and
+  \`-\` (they end up in file and resource names); check \`id\`s may also use \`.\` and \`_\`.
+- **Commands** run as root with bash on the named machine; submissions run in \`/root/submission\`.
+- Unknown keys are errors, so a typo (\`chekcs:\`, \`timout:\`) is reported instead of ignored.
+
+## Checks
+
+A check is one of two kinds:
+
+- a **run check** (\`on\` + \`run\`): runs a command and judges its exit code and output. Without
+  \`expect\` it passes when the command exits 0. With \`expect\` but no \`exitCode\`, the exit code must
+  still be 0 — write \`exitCode: any\` when only the output matters. \`stdout\`/\`stderr\` take exactly one
+  of \`contains\` (text, or a list that must all appear), \`matches\` (a JavaScript regular expression,
+  multiline; checked when the lab loads) or \`equals\` (the trimmed output).
+- a **capture check** (\`capture\`): counts the packets of a capture (see \`captures\`) that match
+  \`expect.packets\` (a tcpdump filter) and passes when the count is within \`atLeast\`..\`atMost\`.
+
+A check with both \`run\` and \`capture\`, or neither, is an error. With \`until\`, a failing check is
+retried every \`interval\` until \`until\` has passed since its first attempt (for things that settle,
+like ARP or routing); the report keeps the first and last attempts. Checks run in order; a failed
+check never stops the ones after it (partial credit).
+
+## Links and NICs
+
+Every machine has a management NIC, \`eth0\`, used for SSH only. Each link a machine is on adds a NIC:
+\`eth1\` for the first link that lists it, \`eth2\` for the second, and so on. \`addresses\` set an
+address on that NIC (and bring it up) before \`setup\` runs; without one the NIC is left down and
+unconfigured, for the student to set up.
+
+## Order of a run
+
+1. Boot the machines, create the links, set link \`addresses\`.
+2. Start captures with \`start: before-submission\`.
+3. Run \`setup\` steps in order.
+4. Upload the submission to \`/root/submission/<file>\` on \`submission.on\` and run \`submission.run\` there.
+5. Start captures with \`start: after-submission\` (the default).
+6. Run the checks in order.
+7. Stop the captures, run the \`collect\` commands; write the reports.
+
+## What is checked when a lab loads
+
+Besides types and formats, loading a lab checks that:
+
+- every \`on\` (setup steps, submission, captures, run checks, collect) and every link member names a
+  declared machine; link \`addresses\` only name that link's machines, and a machine joins a link once;
+- every capture check's \`capture\` names a declared capture;
+- check names, check ids (given or derived from the name), capture names and link names are unique;
+- \`stdout.matches\`/\`stderr.matches\` regular expressions compile;
+- \`submission.reference\` is a file in the lab folder.
+
+Problems are reported together (up to ${10} at a time), each with file, line, column and the path of
+the field, what was expected and what was found, and a fix where one is clear:
+
+\`\`\`
+labs/bridge/lab.yaml:11:9: checks[1].on: no machine named "nohost"; this lab's machines are "host", "router"
+  fix: did you mean "host"?
+labs/bridge/lab.yaml:12:13: checks[1].points: expected a number, found "three"
+\`\`\`
+
+A lab error exits with code 2.
+
+## Reference
+
+${all.map((s) => `- [${s.heading}](#${anchor(s.heading)}) — ${s.where.split(', ').map((w) => `\`${w}\``).join(', ')}`).join('\n')}
+
+${all.map(table).join('\n')}`;
+}
+
+// Writes docs/lab-format.md; returns whether it changed.
+export function writeDocs(): boolean {
+  const text = renderDocs();
+  let old = '';
+  try { old = readFileSync(DOCS_FILE, 'utf8'); } catch { /* first run */ }
+  if (old === text) return false;
+  writeFileSync(DOCS_FILE, text);
+  return true;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  console.log(writeDocs() ? `wrote ${DOCS_FILE}` : `${DOCS_FILE} is up to date`);
+}

@@ -1,0 +1,130 @@
+import { test as base } from '@playwright/test';
+import type { CaptureResult, CheckResult, CommandRecord } from '../../reports/model.ts';
+import { brokerCall } from '../broker.ts';
+import type { Lab } from '../schema.ts';
+import { labNics } from '../topology.ts';
+import type { UnitLease, UnitSpec } from '../units.ts';
+import { SshMachine, shellQuote } from '../../vm/ssh.ts';
+import type { Machine } from '../../vm/types.ts';
+import { runCaptureCheck, runCommandCheck } from './check-runner.ts';
+import { capturePath, record, startCaptureCommand, stopCaptureCommand } from './guest.ts';
+import { decodePcap } from '../../reports/pcap.ts';
+
+export interface LabVms { lease: UnitLease; machines: Map<string, Machine> }
+
+const BOOT_BUDGET_MS = 4 * 60_000;
+
+// Turns one lab on one kernel into Playwright tests: "setup", one test per check in order, then
+// "final state". Tests of a file run in order in one worker; the VMs belong to netlab-run (the
+// broker), so a failed check restarts only the worker, which leases the same VMs again.
+export function defineLabTests(unit: UnitSpec, lab: Lab): void {
+  const test = base.extend<object, { vms: LabVms }>({
+    vms: [async ({}, use) => {
+      const lease = await brokerCall(process.env.NETLAB_BROKER!, unit.id, 'acquire') as UnitLease;
+      const machines = new Map<string, Machine>();
+      for (const ep of lease.endpoints) machines.set(ep.name, await SshMachine.connect(ep, { timeoutMs: 30_000 }));
+      await use({ lease, machines });
+      await Promise.all([...machines.values()].map((m) => m.close().catch(() => {})));
+    }, { scope: 'worker', timeout: BOOT_BUDGET_MS }],
+  });
+  test.describe.configure({ mode: 'default' });
+
+  test('setup', { annotation: [{ type: 'netlab-kind', description: 'setup' }] }, async ({ vms }, testInfo) => {
+    const submissionMs = lab.submission?.timeout ?? 0;
+    test.setTimeout(BOOT_BUDGET_MS + submissionMs + lab.setup.reduce((t, s) => t + s.timeout, 0) + 60_000);
+    const records: CommandRecord[] = [];
+    const m = (name: string) => vms.machines.get(name)!;
+    for (const [machine, nics] of labNics(lab)) {
+      const cmds = nics.filter((n) => n.address).map((n) => `ip link set ${n.name} up && ip addr add ${n.address} dev ${n.name}`);
+      if (cmds.length) records.push(await record(m(machine), 'setup', cmds.join(' && '), { timeout: 30_000 }));
+    }
+    const captureErrors: Record<string, string> = {};
+    const startCaptures = async (when: 'before-submission' | 'after-submission') => {
+      for (const c of lab.captures.filter((c) => c.start === when)) {
+        const r = await record(m(c.on), 'capture', startCaptureCommand(c.name, c.interface, c.filter), { timeout: 15_000 });
+        if (r.exitCode !== 0) captureErrors[c.name] = (r.stderr || r.stdout).trim().split('\n').slice(-1)[0] || 'tcpdump did not start';
+        records.push(r);
+      }
+    };
+    await startCaptures('before-submission');
+    for (const step of lab.setup) {
+      await test.step(`[${step.on}] ${step.name ?? step.run}`, async () => {
+        records.push(await record(m(step.on), 'setup', step.run, { timeout: step.timeout }));
+      });
+    }
+    if (lab.submission && unit.submission) {
+      const s = lab.submission;
+      await test.step(`[${s.on}] submission: ${s.run}`, async () => {
+        const target = m(s.on);
+        await target.exec('mkdir -p /root/submission', { timeout: 10_000 });
+        await target.upload(unit.submission!.path, `/root/submission/${s.file}`);
+        records.push(await record(target, 'submission', `cd /root/submission && ${s.run}`, { timeout: s.timeout }));
+      });
+    }
+    await startCaptures('after-submission');
+    await testInfo.attach('netlab-setup', { contentType: 'application/json', body: JSON.stringify({ records, lease: vms.lease, captureErrors }) });
+    await testInfo.attach('setup output', { contentType: 'text/plain', body: records.map(asText).join('\n') });
+  });
+
+  for (const check of lab.checks) {
+    const annotation = [
+      { type: 'netlab-kind', description: 'check' },
+      { type: 'netlab-check-id', description: check.id },
+      { type: 'points', description: String(check.points) },
+      { type: 'visibility', description: check.visibility },
+      ...(check.hint ? [{ type: 'hint', description: check.hint }] : []),
+    ];
+    test(check.name, { annotation }, async ({ vms }, testInfo) => {
+      test.setTimeout((check.until ?? 0) + check.timeout + 30_000);
+      const result: CheckResult = check.kind === 'run'
+        ? await runCommandCheck(check, vms.machines.get(check.on)!, test.step)
+        : await runCaptureCheck(check, lab.captures.find((c) => c.name === check.capture)!, (n) => vms.machines.get(n)!, test.step);
+      await testInfo.attach('netlab-check', { contentType: 'application/json', body: JSON.stringify(result) });
+      if (result.commands.length) await testInfo.attach('output', { contentType: 'text/plain', body: result.commands.map(asText).join('\n') });
+      if (result.status !== 'passed') {
+        throw new Error(`${result.expected ? `expected ${result.expected}, got ${result.got}` : result.got}${check.hint ? `\nhint: ${check.hint}` : ''}`);
+      }
+    });
+  }
+
+  test('final state', { annotation: [{ type: 'netlab-kind', description: 'final' }] }, async ({ vms }, testInfo) => {
+    test.setTimeout(180_000);
+    const captures: CaptureResult[] = [];
+    for (const c of lab.captures) {
+      const machine = vms.machines.get(c.on)!;
+      const capture: CaptureResult = { name: c.name, machine: c.on, interface: c.interface, filter: c.filter, file: `captures/${c.name}.pcap`, packetCount: 0, packets: [] };
+      try {
+        await machine.exec(stopCaptureCommand(c.name), { timeout: 15_000 });
+        const local = testInfo.outputPath(`${c.name}.pcap`);
+        await machine.download(capturePath(c.name), local);
+        const decoded = await decodePcap(local, { limit: 200 });
+        capture.packetCount = decoded.packetCount;
+        capture.packets = decoded.packets;
+        await testInfo.attach(`pcap:${c.name}`, { path: local, contentType: 'application/vnd.tcpdump.pcap' });
+      } catch (err) {
+        capture.error = `capture ${c.name} on ${c.on}:${c.interface} has no packets file (${(err as Error).message.split('\n')[0]})`;
+      }
+      captures.push(capture);
+    }
+    const collected: CommandRecord[] = [];
+    for (const c of lab.collect) {
+      const targets = c.on === '*' ? [...vms.machines.keys()] : [c.on];
+      for (const t of targets) {
+        const machine = vms.machines.get(t)!;
+        try {
+          collected.push({ ...(await record(machine, 'collect', c.run, { timeout: 20_000 })), command: c.name ?? c.run });
+        } catch (err) {
+          collected.push({ phase: 'collect', machine: t, command: c.run, exitCode: null, stdout: '', stderr: (err as Error).message, durationMs: 0, timedOut: false, truncated: false });
+        }
+      }
+    }
+    await testInfo.attach('netlab-final', { contentType: 'application/json', body: JSON.stringify({ captures, collected }) });
+    await brokerCall(process.env.NETLAB_BROKER!, unit.id, 'release').catch(() => {});
+  });
+}
+
+function asText(r: CommandRecord): string {
+  return `[${r.machine}]$ ${r.command}\n${r.stdout}${r.stderr ? `\n[stderr]\n${r.stderr}` : ''}\n[exit ${r.timedOut ? 'timeout' : r.exitCode}, ${r.durationMs} ms]\n`;
+}
+
+export { shellQuote };

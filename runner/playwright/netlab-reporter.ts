@@ -1,0 +1,114 @@
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestResult } from '@playwright/test/reporter';
+import type { CaptureResult, CheckResult, CommandRecord, RunResult } from '../../reports/model.ts';
+import { writeReport } from '../../reports/summary.ts';
+import { totals } from '../grade.ts';
+import type { UnitLease } from '../units.ts';
+
+export interface UnitMeta {
+  unitId: string;
+  outDir: string;
+  lab: RunResult['lab'];
+  kernelName: string;
+  submission: RunResult['submission'];
+  topology: RunResult['topology'];
+  checkOrder: string[];
+}
+
+interface UnitState {
+  meta: UnitMeta;
+  started: number;
+  setup: CommandRecord[];
+  lease?: UnitLease;
+  captureErrors: Record<string, string>;
+  checks: Map<string, CheckResult>;
+  captures: CaptureResult[];
+  pcaps: { name: string; path: string }[];
+  collected: CommandRecord[];
+  infraError?: string;
+}
+
+const json = <T>(r: TestResult, name: string): T | undefined => {
+  const a = r.attachments.find((x) => x.name === name && x.body);
+  return a ? JSON.parse(a.body!.toString('utf8')) as T : undefined;
+};
+const note = (t: TestCase, type: string) => t.annotations.find((a) => a.type === type)?.description;
+
+// Grades from Playwright's own results (annotations + attachments), so a merged blob report of many
+// shards grades exactly like a single run.
+export default class NetlabReporter implements Reporter {
+  private units = new Map<string, UnitState>();
+
+  printsToStdio() { return false; }
+
+  onBegin(config: FullConfig, _suite: Suite) {
+    for (const p of config.projects) {
+      const meta = (p.metadata as { netlab?: UnitMeta }).netlab;
+      if (meta) this.units.set(p.name, { meta, started: Date.now(), setup: [], captureErrors: {}, checks: new Map(), captures: [], pcaps: [], collected: [] });
+    }
+  }
+
+  onTestEnd(test: TestCase, result: TestResult) {
+    const unit = this.units.get(test.parent.project()?.name ?? '');
+    if (!unit) return;
+    const kind = note(test, 'netlab-kind');
+    const error = result.errors.map((e) => e.message ?? '').join('\n').replace(/\x1b\[[0-9;]*m/g, '');
+    if (kind === 'setup') {
+      const s = json<{ records: CommandRecord[]; lease: UnitLease; captureErrors: Record<string, string> }>(result, 'netlab-setup');
+      if (s) Object.assign(unit, { setup: s.records, lease: s.lease, captureErrors: s.captureErrors });
+      else if (result.status !== 'passed') unit.infraError = error || `setup ${result.status}`;
+    } else if (kind === 'check') {
+      const id = note(test, 'netlab-check-id')!;
+      const c = json<CheckResult>(result, 'netlab-check') ?? {
+        id, name: test.title, status: result.status === 'skipped' ? 'skipped' : 'error',
+        points: 0, maxPoints: Number(note(test, 'points') ?? 0),
+        visibility: (note(test, 'visibility') ?? 'visible') as CheckResult['visibility'], hint: note(test, 'hint'),
+        expected: '', got: result.status === 'timedOut' ? 'the check ran past its time limit' : error.split('\n')[0] ?? result.status,
+        durationMs: result.duration, commands: [], reason: unit.infraError ?? error,
+      } satisfies CheckResult;
+      unit.checks.set(id, c);
+    } else if (kind === 'final') {
+      const f = json<{ captures: CaptureResult[]; collected: CommandRecord[] }>(result, 'netlab-final');
+      if (f) { unit.captures = f.captures; unit.collected = f.collected; }
+      for (const a of result.attachments) if (a.name.startsWith('pcap:') && a.path) unit.pcaps.push({ name: a.name.slice(5), path: a.path });
+    }
+  }
+
+  async onEnd(result: FullResult) {
+    const index: unknown[] = [];
+    for (const unit of this.units.values()) {
+      const run = this.build(unit, result);
+      await mkdir(join(unit.meta.outDir, 'captures'), { recursive: true });
+      for (const p of unit.pcaps) await copyFile(p.path, join(unit.meta.outDir, 'captures', `${p.name}.pcap`)).catch(() => {});
+      await writeReport(run, unit.meta.outDir);
+      index.push({ unit: unit.meta.unitId, outDir: unit.meta.outDir, status: run.status, score: run.score, maxScore: run.maxScore, error: run.error });
+    }
+    const dir = process.env.NETLAB_RESULTS_FILE;
+    if (dir) await writeFile(dir, JSON.stringify({ interrupted: result.status === 'interrupted', units: index }, null, 2));
+  }
+
+  private build(unit: UnitState, result: FullResult): RunResult {
+    const checks = unit.meta.checkOrder.map((id) => unit.checks.get(id)).filter((c): c is CheckResult => !!c);
+    for (const c of checks) if (c.capture && unit.captureErrors[c.capture] && c.status !== 'passed') {
+      c.got = `${c.got} (the capture did not run: ${unit.captureErrors[c.capture]})`;
+    }
+    for (const cap of unit.captures) if (unit.captureErrors[cap.name]) cap.error = unit.captureErrors[cap.name];
+    const { score, maxScore } = totals(checks);
+    const status: RunResult['status'] = unit.infraError ? 'error' : result.status === 'interrupted' ? 'error'
+      : checks.length === unit.meta.checkOrder.length && checks.every((c) => c.status === 'passed' || c.status === 'skipped') ? 'passed' : 'failed';
+    return {
+      lab: unit.meta.lab,
+      kernel: { name: unit.meta.kernelName, version: unit.lease?.kernel.version ?? 'unknown' },
+      image: { recipeHash: unit.lease?.imageHash ?? 'unknown' },
+      accel: unit.lease?.accel ?? 'tcg',
+      submission: unit.meta.submission,
+      startedAt: new Date(unit.started).toISOString(),
+      durationMs: Date.now() - unit.started,
+      score, maxScore, status,
+      error: unit.infraError ?? (result.status === 'interrupted' ? 'interrupted' : undefined),
+      setup: unit.setup, checks, captures: unit.captures, collected: unit.collected,
+      topology: unit.meta.topology,
+    };
+  }
+}

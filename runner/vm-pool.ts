@@ -1,0 +1,84 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import type { EventSink } from '../vm/events.ts';
+import { ensureKernel } from '../vm/kernel.ts';
+import { startVmSet, type VmSet } from '../vm/lab-vms.ts';
+import type { Accel } from '../vm/qemu-args.ts';
+import type { ImageInfo, KernelInfo } from '../vm/types.ts';
+import type { Lab } from './schema.ts';
+import type { UnitLease, UnitSpec } from './units.ts';
+
+export interface PoolUnit { spec: UnitSpec; lab: Lab; kernelOverride: boolean }
+
+// Boots each unit's VMs once, on first lease (or ahead of time to overlap Playwright's start-up),
+// at most `parallel` units at a time; a failed boot is remembered so later tests fail fast.
+export class VmPool {
+  private sets = new Map<string, Promise<VmSet>>();
+  private readonly limit;
+  constructor(
+    private readonly units: Map<string, PoolUnit>,
+    private readonly image: ImageInfo,
+    private readonly kernels: Map<string, KernelInfo>,
+    private readonly accel: Accel,
+    private readonly onEvent: EventSink,
+    private readonly signal: AbortSignal,
+    parallel: number,
+  ) { this.limit = pLimit(parallel); }
+
+  private boot(id: string): Promise<VmSet> {
+    let p = this.sets.get(id);
+    if (!p) {
+      const u = this.units.get(id);
+      if (!u) return Promise.reject(new Error(`unknown unit ${id}`));
+      p = this.limit(() => startVmSet({
+        label: u.lab.name, image: this.image, accel: this.accel, onEvent: this.onEvent, signal: this.signal,
+        links: u.lab.links,
+        machines: Object.entries(u.lab.machines).map(([name, m]) => ({
+          name, memoryMb: m.memory, cpus: m.cpus,
+          kernel: this.kernels.get(u.kernelOverride ? u.spec.kernel : (m.kernel ?? u.spec.kernel))!,
+        })),
+      }));
+      p.catch(() => {});
+      this.sets.set(id, p);
+    }
+    return p;
+  }
+
+  prewarm(ids: string[]): void { for (const id of ids) void this.boot(id).catch(() => {}); }
+
+  async acquire(id: string): Promise<UnitLease> {
+    const set = await this.boot(id);
+    const u = this.units.get(id)!;
+    const first = set.endpoints()[0];
+    const lease: UnitLease = {
+      id, endpoints: set.endpoints(), accel: this.accel, imageHash: this.image.recipeHash,
+      kernel: { name: u.spec.kernel, version: first?.kernelVersion ?? 'unknown' },
+      nics: Object.fromEntries(set.names.map((n) => [n, set.nics(n).map((nic, i) => ({ name: `eth${i + 1}`, link: nic.link, mac: nic.mac }))])),
+    };
+    // Lets `netlab-run shell` find these machines while the run (or --keep) is alive.
+    await writeFile(join(set.runDir.path, 'lab.json'), JSON.stringify({ lab: u.lab.name, unit: id, endpoints: lease.endpoints }, null, 2));
+    return lease;
+  }
+
+  async release(id: string, keep: boolean): Promise<void> {
+    if (keep) return;
+    const p = this.sets.get(id);
+    if (p) await (await p.catch(() => undefined))?.stop();
+  }
+
+  async running(): Promise<VmSet[]> {
+    const all = await Promise.allSettled([...this.sets.values()]);
+    return all.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all((await this.running()).map((s) => s.stop().catch(() => {})));
+  }
+}
+
+export async function ensureKernels(names: string[], onEvent: EventSink, signal: AbortSignal): Promise<Map<string, KernelInfo>> {
+  const out = new Map<string, KernelInfo>();
+  for (const n of names) out.set(n, await ensureKernel(n, { onEvent, signal }));
+  return out;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what netlab-run and its tests need on a Debian host: Debian packages (QEMU, mmdebstrap,
+# tcpdump, ...) and the npm dependencies. Idempotent and quick when everything is there already.
+# The VM image and kernels are built on first use by netlab-run itself (cached in ~/.cache/netlab-run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# binary -> Debian package
+declare -A need=(
+  [qemu-system-x86_64]=qemu-system-x86 [qemu-img]=qemu-utils [mmdebstrap]=mmdebstrap
+  [busybox]=busybox-static [depmod]=kmod [tcpdump]=tcpdump [vde_switch]=vde2 [cpio]=cpio
+  [mkfs.ext4]=e2fsprogs [debugfs]=e2fsprogs [ssh]=openssh-client [sshd]=openssh-server [setpriv]=util-linux
+  [zstd]=zstd [xz]=xz-utils [chromium]=chromium
+)
+missing=()
+for bin in "${!need[@]}"; do
+  PATH="$PATH:/usr/sbin:/sbin" command -v "$bin" >/dev/null 2>&1 || missing+=("${need[$bin]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  echo "setup: installing Debian packages: $pkgs"
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

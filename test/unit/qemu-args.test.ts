@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { macFor, qemuArgs, type QemuMachineSpec } from '../../vm/qemu-args.ts';
+import { planLinks } from '../../vm/links.ts';
+
+const base: QemuMachineSpec = {
+  name: 'host', memoryMb: 256, cpus: 1, accel: 'tcg', kernel: '/k/vmlinuz', initrd: '/k/initrd.img',
+  rootOverlay: '/run/x/host.qcow2', modulesDisk: '/k/modules.img', sshPort: 40022, nics: [],
+};
+const argAfter = (args: string[], flag: string) => args.filter((_, i) => args[i - 1] === flag);
+
+test('management NIC is user networking restricted to the guest, SSH forwarded on loopback only', () => {
+  const netdev = argAfter(qemuArgs(base), '-netdev');
+  assert.deepEqual(netdev, ['user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22']);
+});
+
+test('TCG by default flags, KVM uses the host CPU', () => {
+  assert.deepEqual(argAfter(qemuArgs(base), '-accel'), ['tcg,tb-size=64']);
+  const kvm = qemuArgs({ ...base, accel: 'kvm' });
+  assert.deepEqual(argAfter(kvm, '-accel'), ['kvm']);
+  assert.deepEqual(argAfter(kvm, '-cpu'), ['host']);
+});
+
+test('root overlay is the first virtio disk, modules disk second and read-only', () => {
+  const drives = argAfter(qemuArgs(base), '-drive');
+  assert.match(drives[0]!, /^file=\/run\/x\/host\.qcow2,.*format=qcow2/);
+  assert.match(drives[1]!, /^file=\/k\/modules\.img,.*readonly=on/);
+  const devs = argAfter(qemuArgs(base), '-device');
+  assert.ok(devs.indexOf('virtio-blk-pci,drive=root,addr=0x3') < devs.indexOf('virtio-blk-pci,drive=kmods,addr=0x4'));
+});
+
+test('the kernel command line names the machine and panics off', () => {
+  const [append] = argAfter(qemuArgs({ ...base, cmdline: ['netlab.x=1'] }), '-append');
+  assert.equal(append, 'console=ttyS0 panic=-1 quiet netlab.hostname=host netlab.x=1');
+});
+
+test('lab NICs: dgram pairs for two machines, fixed PCI slots, MTU passed to the guest', () => {
+  const plan = planLinks([{ name: 'underlay', machines: ['a', 'b'], mtu: 1450 }], '/run/x', 'lab');
+  const a = plan.nics.get('a')!;
+  const b = plan.nics.get('b')!;
+  assert.equal(plan.switches.length, 0);
+  assert.equal(a[0]!.backend.type, 'dgram');
+  // Each side sends to the other's socket.
+  if (a[0]!.backend.type === 'dgram' && b[0]!.backend.type === 'dgram') {
+    assert.equal(a[0]!.backend.remotePath, b[0]!.backend.localPath);
+    assert.equal(b[0]!.backend.remotePath, a[0]!.backend.localPath);
+  }
+  assert.notEqual(a[0]!.mac, b[0]!.mac);
+  const args = qemuArgs({ ...base, nics: a });
+  assert.ok(args.includes(`virtio-net-pci,netdev=lab0,mac=${a[0]!.mac},addr=0x5,host_mtu=1450`));
+  assert.ok(argAfter(args, '-netdev').some((n) => n.startsWith('dgram,id=lab0,local.type=unix,local.path=/run/x/')));
+});
+
+test('three machines on one segment share a vde switch; NIC order follows link order', () => {
+  const plan = planLinks([
+    { name: 'lan', machines: ['a', 'b', 'c'] },
+    { name: 'p2p', machines: ['a', 'c'] },
+  ], '/run/x', 'lab');
+  assert.equal(plan.switches.length, 1);
+  assert.deepEqual(plan.nics.get('a')!.map((n) => n.link), ['lan', 'p2p']);
+  assert.deepEqual(plan.nics.get('b')!.map((n) => n.backend.type), ['vde']);
+});
+
+test('MACs are locally administered unicast and stable', () => {
+  const m = macFor('lab/link/a');
+  assert.match(m, /^52:54:01(:[0-9a-f]{2}){3}$/);
+  assert.equal(m, macFor('lab/link/a'));
+  assert.notEqual(m, macFor('lab/link/b'));
+});

@@ -1,0 +1,83 @@
+// The QEMU command line as a pure function of a machine's shape, so it is testable without QEMU and
+// identical between a cold boot and a later snapshot restore (migration needs the same devices).
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface NicSpec {
+  /** Link (segment) name, for the record. */
+  link: string;
+  mac: string;
+  mtu?: number;
+  /** How the NIC reaches its segment. */
+  backend:
+    | { type: 'dgram'; localPath: string; remotePath: string }
+    | { type: 'vde'; socketDir: string };
+}
+
+export interface QemuMachineSpec {
+  name: string;
+  memoryMb: number;
+  cpus: number;
+  accel: Accel;
+  kernel: string;
+  initrd: string;
+  /** qcow2 overlay over the base image: the only disk the guest writes. */
+  rootOverlay: string;
+  modulesDisk: string;
+  sshPort: number;
+  /** Lab NICs, eth1.. in this order. */
+  nics: NicSpec[];
+  /** Extra `netlab.*` kernel parameters. */
+  cmdline?: string[];
+  qmpSocket?: string;
+  /** Restore from a saved state instead of booting. */
+  incoming?: string;
+}
+
+// Fixed PCI slots keep eth0, eth1... in the same order on every boot and on restore.
+const FIRST_NIC_SLOT = 5;
+
+export function managementMac(): string {
+  return '52:54:00:00:00:01';
+}
+
+export function qemuArgs(m: QemuMachineSpec): string[] {
+  const args = [
+    '-name', `netlab-${m.name}`,
+    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    ...(m.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=64', '-cpu', 'max']),
+    '-m', String(m.memoryMb), '-smp', String(m.cpus),
+    '-rtc', 'base=utc,clock=host',
+    '-serial', 'stdio',
+    '-kernel', m.kernel, '-initrd', m.initrd,
+    '-append', ['console=ttyS0', 'panic=-1', 'quiet', `netlab.hostname=${m.name}`, ...(m.cmdline ?? [])].join(' '),
+    '-drive', `file=${m.rootOverlay},if=none,id=root,format=qcow2,cache=unsafe,discard=unmap`,
+    '-device', 'virtio-blk-pci,drive=root,addr=0x3',
+    '-drive', `file=${m.modulesDisk},if=none,id=kmods,format=raw,readonly=on`,
+    '-device', 'virtio-blk-pci,drive=kmods,addr=0x4',
+    // restrict=on: the guest reaches nothing outside; only the forwarded SSH port reaches the guest.
+    '-netdev', `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${m.sshPort}-:22`,
+    '-device', `virtio-net-pci,netdev=mgmt,mac=${managementMac()},addr=0x2`,
+    '-device', 'virtio-rng-pci,addr=0x1f',
+  ];
+  m.nics.forEach((nic, i) => {
+    const id = `lab${i}`;
+    const b = nic.backend;
+    args.push('-netdev', b.type === 'dgram'
+      ? `dgram,id=${id},local.type=unix,local.path=${b.localPath},remote.type=unix,remote.path=${b.remotePath}`
+      : `vde,id=${id},sock=${b.socketDir}`);
+    const mtu = nic.mtu && nic.mtu !== 1500 ? `,host_mtu=${nic.mtu}` : '';
+    args.push('-device', `virtio-net-pci,netdev=${id},mac=${nic.mac},addr=${'0x' + (FIRST_NIC_SLOT + i).toString(16)}${mtu}`);
+  });
+  if (m.qmpSocket) args.push('-qmp', `unix:${m.qmpSocket},server=on,wait=off`);
+  if (m.incoming) args.push('-incoming', m.incoming);
+  return args;
+}
+
+// Locally administered, unicast MACs derived from a stable key, so two NICs never collide.
+export function macFor(key: string): string {
+  let h = 2166136261;
+  for (const ch of key) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  const b = [0x52, 0x54, 0x01, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}

@@ -1,0 +1,121 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { InfraError } from './errors.ts';
+import type { EventSink } from './events.ts';
+import { qemuArgs, type QemuMachineSpec } from './qemu-args.ts';
+import { recordPid, type RunDir } from './runtime.ts';
+
+export const QEMU_BINARY = 'qemu-system-x86_64';
+const READY_MARKER = 'NETLAB-READY';
+const FAIL_MARKER = 'NETLAB-FAIL:';
+const CONSOLE_TAIL_LINES = 40;
+
+// One QEMU process: started, watched through its serial console, always killable. The console is
+// the only reliable readiness signal: slirp accepts TCP before sshd is up, and an early SSH attempt
+// hangs until its own timeout.
+export class QemuProcess {
+  readonly spec: QemuMachineSpec;
+  readonly consoleLog: string;
+  private child: ResultPromise | undefined;
+  private tail: string[] = [];
+  private log: WriteStream | undefined;
+  private exitInfo: { code: number | null; signal: string | undefined } | undefined;
+  private waiters: Array<() => void> = [];
+  private readySeen = false;
+  private failLine: string | undefined;
+
+  constructor(spec: QemuMachineSpec, private readonly runDir: RunDir, private readonly onEvent: EventSink) {
+    this.spec = spec;
+    this.consoleLog = join(runDir.path, `${spec.name}.console.log`);
+  }
+
+  get pid(): number | undefined { return this.child?.pid; }
+  get exited(): boolean { return this.exitInfo !== undefined; }
+
+  consoleTail(): string { return this.tail.join('\n'); }
+
+  async start(): Promise<void> {
+    this.log = createWriteStream(this.consoleLog, { flags: 'a' });
+    // --pdeathsig: the kernel kills QEMU if netlab-run dies, even by kill -9, so no VM outlives us.
+    this.child = execa('setpriv', ['--pdeathsig', 'KILL', '--', QEMU_BINARY, ...qemuArgs(this.spec)], {
+      stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, cleanup: true,
+      cwd: this.runDir.path,
+    });
+    if (this.child.pid) await recordPid(this.runDir, this.spec.name, this.child.pid);
+    let partial = '';
+    const onData = (buf: Buffer) => {
+      const text = partial + buf.toString('utf8');
+      const lines = text.split(/\r?\n/);
+      partial = lines.pop() ?? '';
+      for (const raw of lines) this.onLine(raw);
+    };
+    this.child.stdout?.on('data', onData);
+    this.child.stderr?.on('data', onData);
+    this.child.then((r) => {
+      if (partial) this.onLine(partial);
+      this.exitInfo = { code: r.exitCode ?? null, signal: r.signal ?? undefined };
+      this.log?.end();
+      this.wake();
+    }, () => { this.exitInfo = { code: null, signal: 'error' }; this.wake(); });
+  }
+
+  private onLine(raw: string) {
+    const line = raw.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '').replace(/\r/g, '');
+    this.log?.write(line + '\n');
+    this.tail.push(line);
+    if (this.tail.length > CONSOLE_TAIL_LINES) this.tail.shift();
+    if (line.includes(READY_MARKER)) this.readySeen = true;
+    if (line.includes(FAIL_MARKER)) this.failLine = line.slice(line.indexOf(FAIL_MARKER));
+    this.onEvent({ type: 'boot-line', machine: this.spec.name, line });
+    this.wake();
+  }
+
+  private wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private changed(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.waiters.push(() => { clearTimeout(t); resolve(); });
+    });
+  }
+
+  /** Resolves when the guest printed its ready marker; throws InfraError on exit, failure or timeout. */
+  async waitReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.readySeen) return;
+      if (signal?.aborted) throw new InfraError(`boot of ${this.spec.name} aborted`);
+      if (this.failLine) throw new InfraError(`${this.spec.name}: guest failed to start: ${this.failLine}`, { fix: this.consoleHint() });
+      if (this.exitInfo) {
+        throw new InfraError(`${this.spec.name}: QEMU exited (code ${this.exitInfo.code ?? this.exitInfo.signal}) before the guest was ready`, { fix: this.consoleHint() });
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new InfraError(`${this.spec.name}: guest not ready after ${Math.round(timeoutMs / 1000)} s`, { fix: this.consoleHint() });
+      await this.changed(Math.min(left, 500));
+    }
+  }
+
+  private consoleHint(): string {
+    return `last console lines (full log: ${this.consoleLog}):\n${this.tail.slice(-12).join('\n')}`;
+  }
+
+  /** Kill QEMU and wait until the process is gone. Idempotent. */
+  async kill(): Promise<void> {
+    if (!this.child || this.exitInfo) return;
+    this.child.kill('SIGKILL');
+    const deadline = Date.now() + 5000;
+    while (!this.exitInfo && Date.now() < deadline) await this.changed(100);
+  }
+
+  /** Wait for QEMU to exit by itself (e.g. the guest powered off). */
+  async waitExit(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.exitInfo && Date.now() < deadline) await this.changed(Math.min(200, deadline - Date.now()));
+    return this.exitInfo !== undefined;
+  }
+}

@@ -1,0 +1,85 @@
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+// Every run owns one folder under the runtime root holding its overlays, sockets and PID files.
+// The folder records the owner's PID, so a later start can find runs whose owner was killed -9 and
+// remove what they left (QEMU processes, sockets, overlays).
+
+export function runtimeRoot(): string {
+  return process.env.NETLAB_RUNTIME_DIR ?? join(tmpdir(), `netlab-run-${process.getuid?.() ?? 0}`);
+}
+
+export interface RunDir {
+  path: string;
+  id: string;
+}
+
+export async function createRunDir(label: string): Promise<RunDir> {
+  const root = runtimeRoot();
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  // Short names: unix socket paths must stay under 108 bytes.
+  const id = `${label.replace(/[^a-z0-9-]/gi, '').slice(0, 12)}-${randomBytes(3).toString('hex')}`;
+  const path = join(root, id);
+  await mkdir(path, { mode: 0o700 });
+  await writeFile(join(path, 'owner.pid'), `${process.pid} ${processStartTime(process.pid) ?? ''}\n`);
+  return { path, id };
+}
+
+export async function removeRunDir(dir: RunDir): Promise<void> {
+  await rm(dir.path, { recursive: true, force: true });
+}
+
+/** Record a child PID so a later start can kill it if this process dies without cleaning up. */
+export async function recordPid(dir: RunDir, name: string, pid: number): Promise<void> {
+  await writeFile(join(dir.path, `${name}.pid`), `${pid}\n`);
+}
+
+// Start time in clock ticks since boot (field 22 of /proc/PID/stat) tells a live owner from a
+// recycled PID.
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function ownerAlive(ownerLine: string): boolean {
+  const [pidText, start] = ownerLine.trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  const now = processStartTime(pid);
+  return now !== undefined && (!start || now === start);
+}
+
+function cmdlineOf(pid: number): string {
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { return ''; }
+}
+
+/** Kill leftovers of runs whose owner is gone. Returns the run ids removed. */
+export async function reapStaleRuns(): Promise<string[]> {
+  const root = runtimeRoot();
+  if (!existsSync(root)) return [];
+  const removed: string[] = [];
+  for (const id of await readdir(root)) {
+    const path = join(root, id);
+    let owner = '';
+    try { owner = await readFile(join(path, 'owner.pid'), 'utf8'); } catch { /* half-created: stale */ }
+    if (owner && ownerAlive(owner)) continue;
+    for (const f of await readdir(path).catch(() => [] as string[])) {
+      if (!f.endsWith('.pid') || f === 'owner.pid') continue;
+      const pid = Number((await readFile(join(path, f), 'utf8').catch(() => '')).trim());
+      // Only kill what is really ours: a process whose command line names this run folder.
+      if (pid > 0 && cmdlineOf(pid).includes(path)) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      }
+    }
+    await rm(path, { recursive: true, force: true });
+    removed.push(id);
+  }
+  return removed;
+}

@@ -1,0 +1,69 @@
+// The contracts shared across vm/: what a kernel and an image are once cached, and what running a
+// command returns. Kept free of any process or test-runner concern.
+
+export interface ImageInfo {
+  /** Cache folder of this image build. */
+  dir: string;
+  /** Read-only raw ext4 root filesystem; VMs run on qcow2 overlays over it. */
+  rootfs: string;
+  /** Private key (OpenSSH format) that logs in as root on every VM of this image. */
+  sshKey: string;
+  /** The guest's ed25519 host public key, one OpenSSH line, to verify the guest. */
+  hostPublicKey: string;
+  /** Hash of the recipe (package list, init, sshd config): the cache key. */
+  recipeHash: string;
+  packages: string[];
+}
+
+export interface KernelInfo {
+  /** As asked for: `debian:bookworm`, `local:/path/bzImage:/path/modules`. */
+  name: string;
+  /** `uname -r` of this kernel. */
+  version: string;
+  /** bzImage / vmlinuz path. */
+  kernel: string;
+  /** Tiny busybox initramfs that loads virtio + ext4 and switches to /dev/vda. */
+  initrd: string;
+  /** Read-only ext4 disk (label kmods) holding lib/modules/<version>, mounted on /usr/lib/modules. */
+  modulesDisk: string;
+}
+
+export interface ExecOptions {
+  /** Milliseconds; the command is killed in the guest and the result marked timedOut. */
+  timeout?: number;
+  /** Bytes kept per stream; the rest is dropped and the result marked truncated. */
+  maxOutput?: number;
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  /** Text fed to the command's stdin. */
+  input?: string;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+  truncated: boolean;
+}
+
+// One primitive (exec) and file transfer; everything else (succeed, waitUntil...) is built on top.
+export interface Machine {
+  readonly name: string;
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  upload(localPath: string, remotePath: string): Promise<void>;
+  download(remotePath: string, localPath: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Where a booted machine can be reached; serialisable so test workers can reconnect. */
+export interface MachineEndpoint {
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  privateKeyPath: string;
+  hostPublicKey: string;
+  kernelVersion: string;
+}
