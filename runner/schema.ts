@@ -38,8 +38,8 @@ const memory = () =>
     return mib;
   });
 
-const name = (re: RegExp, example: string) =>
-  z.string().regex(re, { error: `expected a name like "${example}": lowercase letters, digits and "-", starting with ${re === LAB_NAME ? 'a letter or digit' : 'a letter'}` });
+const name = (re: RegExp, example: string, rule = 'lowercase letters, digits and "-", starting with a letter') =>
+  z.string().regex(re, { error: `expected a name like "${example}": ${rule}` });
 
 const machineRef = (what: string) => z.string().min(1).describe(what);
 
@@ -85,7 +85,7 @@ const SubmissionSchema = z.strictObject({
 }).meta({ title: 'Submission', description: 'The student\'s script: uploaded, then run once after setup. Omit it for a lab that only runs checks.' });
 
 const CaptureSchema = z.strictObject({
-  name: name(CAPTURE_NAME, 'br').describe('Unique name; capture checks refer to it and the report names the pcap after it. Required.'),
+  name: name(CAPTURE_NAME, 'br', 'lowercase letters, digits, "-" and "_", starting with a letter or digit').describe('Unique name; capture checks refer to it and the report names the pcap after it. Required.'),
   on: machineRef('Machine tcpdump runs on. Required.'),
   interface: z.string().regex(INTERFACE_NAME, { error: 'expected an interface name such as br0 or eth1 (at most 15 characters)' })
     .describe('Interface to capture on (`any` for all). Required. It must exist when the capture starts.'),
@@ -200,7 +200,7 @@ const CollectSchema = z.union([
 // The lab
 
 const LabObject = z.strictObject({
-  name: name(LAB_NAME, 'bridge').describe('Short name, used in resource names and reports: lowercase letters, digits, "-". Required.'),
+  name: name(LAB_NAME, 'bridge', 'lowercase letters, digits and "-", starting with a letter or digit').describe('Short name, used in resource names and reports: lowercase letters, digits, "-". Required.'),
   title: z.string().min(1).describe('One-line title shown in reports. Required.'),
   description: z.string().optional().describe('Longer description (Markdown) for the report. Default: none.'),
   kernel: z.string().min(1).default('debian:bookworm').describe('Default kernel for every machine, e.g. debian:bookworm, debian:trixie. Default debian:bookworm.'),
@@ -235,6 +235,7 @@ export type Check = RunCheck | CaptureCheck;
 export type TextExpect = z.output<typeof TextExpectSchema>;
 export type CollectSpec = Lab['collect'][number];
 
+// Narrows a check to a run check (the other kind counts packets in a capture).
 export function isRunCheck(check: Check): check is RunCheck {
   return check.kind === 'run';
 }
@@ -252,21 +253,21 @@ function closest(word: string, candidates: string[]): string | undefined {
     const d = editDistance(word.toLowerCase(), c.toLowerCase());
     if (d < bestD) { best = c; bestD = d; }
   }
-  return best !== undefined && bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+  return best !== undefined && bestD <= (word.length <= 3 ? 1 : 2) ? best : undefined;
 }
 
+// Edit distance counting a swap of neighbours as one edit ("hots" → "host"), for did-you-mean.
 function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
     }
   }
-  return row[b.length]!;
+  return d[a.length]![b.length]!;
 }
 
 const quoteList = (xs: string[]) => xs.map((x) => `"${x}"`).join(', ');

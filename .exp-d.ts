@@ -1,2 +1,0 @@
-import { labJsonSchemaText } from './runner/schema.ts';
-process.stdout.write(labJsonSchemaText());
