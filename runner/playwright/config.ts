@@ -30,7 +30,7 @@ export async function writePlaywrightFiles(run: GeneratedRun): Promise<string> {
   }
   const reporters: unknown[] = [
     [join(here, 'netlab-reporter.ts')],
-    [process.stdout.isTTY && !process.env.CI ? 'list' : 'line'],
+    [join(here, 'progress-reporter.ts')],
     ['html', { open: 'never', outputFolder: join(run.outDir, 'playwright-report') }],
     ...run.reporters.map((r) => (r === 'junit' ? ['junit', { outputFile: join(run.outDir, 'junit.xml') }]
       : r === 'blob' ? ['blob', { outputDir: join(run.outDir, 'blob-report') }] : [r])),

@@ -81,9 +81,7 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
         : await runCaptureCheck(check, lab.captures.find((c) => c.name === check.capture)!, (n) => vms.machines.get(n)!, test.step);
       await testInfo.attach('netlab-check', { contentType: 'application/json', body: JSON.stringify(result) });
       if (result.commands.length) await testInfo.attach('output', { contentType: 'text/plain', body: result.commands.map(asText).join('\n') });
-      if (result.status !== 'passed') {
-        throw new Error(`${result.expected ? `expected ${result.expected}, got ${result.got}` : result.got}${check.hint ? `\nhint: ${check.hint}` : ''}`);
-      }
+      if (result.status !== 'passed') throw checkFailure(result, check.hint);
     });
   }
 
@@ -121,6 +119,13 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
     await testInfo.attach('netlab-final', { contentType: 'application/json', body: JSON.stringify({ captures, collected }) });
     await brokerCall(process.env.NETLAB_BROKER!, unit.id, 'release').catch(() => {});
   });
+}
+
+// A student's failed check is not a bug in this file: no stack, so reports show no code frame.
+function checkFailure(result: CheckResult, hint?: string): Error {
+  const err = new Error(`${result.expected ? `expected ${result.expected}, got ${result.got}` : result.got}${hint ? `\nhint: ${hint}` : ''}`);
+  err.stack = `${err.message}`;
+  return err;
 }
 
 function asText(r: CommandRecord): string {
