@@ -5,6 +5,7 @@ import { createColors } from 'picocolors';
 import type { RunResult } from '../reports/model.ts';
 import { formatTerminalSummary } from '../reports/terminal.ts';
 import { InfraError } from '../vm/errors.ts';
+import { withSbinPath } from '../vm/host-tools.ts';
 import { stopAllVmSets } from '../vm/lab-vms.ts';
 import { EXIT } from './exit-codes.ts';
 import { UsageError } from './errors.ts';
@@ -152,6 +153,7 @@ export function reportError(err: unknown): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  withSbinPath();
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

@@ -25,11 +25,19 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   gzip: 'gzip',
 };
 
-/** Directories searched: PATH, then the sbin folders a non-root PATH often lacks. */
+export const SBIN_DIRS = ['/usr/sbin', '/sbin'];
+
+/** Directories searched: PATH, then the sbin folders a non-root PATH often lacks. Whoever spawns the
+ * tools must add the same folders to PATH (see withSbinPath), so what is found here also runs. */
 export function searchDirs(pathEnv: string | undefined = process.env.PATH): string[] {
   const dirs = (pathEnv ?? '').split(delimiter).filter((d) => d.length > 0);
-  for (const extra of ['/usr/sbin', '/sbin', '/usr/bin', '/bin']) if (!dirs.includes(extra)) dirs.push(extra);
+  for (const extra of SBIN_DIRS) if (!dirs.includes(extra)) dirs.push(extra);
   return dirs;
+}
+
+/** Adds the sbin folders to this process's PATH, so spawned tools resolve as searchDirs found them. */
+export function withSbinPath(): void {
+  process.env.PATH = searchDirs().join(delimiter);
 }
 
 /** Absolute path of an executable, or undefined. */

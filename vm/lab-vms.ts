@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
 import { InfraError } from './errors.ts';
@@ -35,6 +36,17 @@ interface Booted { qemu: QemuProcess; ssh: SshMachine; endpoint: MachineEndpoint
 
 const live = new Set<VmSet>();
 
+// Last resort when the process exits without stopping its sets (an uncaught error, process.exit in a
+// signal handler): kill synchronously, the only thing an 'exit' listener may do. A kill -9 of this
+// process is covered by QEMU's parent-death signal and the next start's stale-run reaping.
+process.on('exit', () => {
+  for (const set of live) {
+    for (const pid of set.qemuPids()) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    set.killSwitchesSync();
+    try { rmSync(set.runDir.path, { recursive: true, force: true }); } catch { /* best effort */ }
+  }
+});
+
 // The machines of one lab run: booted together, linked, reachable over SSH, and torn down together.
 export class VmSet {
   private stopped = false;
@@ -60,6 +72,8 @@ export class VmSet {
   consoleLog(name: string): string | undefined { return this.booted.get(name)?.qemu.consoleLog; }
   /** True when a machine's QEMU is gone (e.g. the guest powered itself off). */
   isDown(name: string): boolean { return this.booted.get(name)?.qemu.exited ?? true; }
+
+  killSwitchesSync(): void { for (const sw of this.switches) sw.kill('SIGKILL'); }
 
   /** Every QEMU, switch, socket and overlay of this set is gone when this resolves. */
   async stop(): Promise<void> {

@@ -339,6 +339,9 @@ export class SshMachine implements Machine {
             return false;
           },
         });
+        // Commands are small request/response exchanges: never hold a packet back (Nagle) waiting for
+        // the ACK of the previous one.
+        client.setNoDelay(true);
       } catch (err) {
         settle({ error: err as Error });
       }
@@ -499,8 +502,9 @@ export class SshMachine implements Machine {
         conn.client.sftp((e, s) => (e ? reject(e) : resolve(s)));
       });
       conn.sftp = opening;
-      opening.then((s) => s.on('close', () => { if (conn.sftp === opening) conn.sftp = undefined; }),
-        () => { if (conn.sftp === opening) conn.sftp = undefined; });
+      const forget = () => { if (conn.sftp === opening) conn.sftp = undefined; };
+      // A session that ended or failed is opened afresh next time; its errors reach the callers.
+      opening.then((s) => s.on('close', forget).on('error', forget), forget);
     }
     return conn.sftp;
   }

@@ -106,7 +106,7 @@ export async function waitUntilSucceeds(machine: Machine, command: string,
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const deadline = performance.now() + timeoutMs;
   return retry(async (lastTry) => {
-    const left = Math.max(1_000, Math.round(deadline - performance.now()));
+    const left = Math.max(500, Math.round(deadline - performance.now()));
     const r = await machine.exec(command, { timeout: left, maxOutput: opts.maxOutput });
     if (!r.timedOut && r.exitCode === 0) return r.stdout;
     if (lastTry) {

@@ -1,0 +1,86 @@
+// The bridge lab end to end on real VMs: the reference grades full marks, typical mistakes grade the
+// exact partial scores with the failing checks named, and the report opens in real Chromium.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { chromium } from 'playwright-core';
+import { runCli } from '../helpers/cli.ts';
+import { qemuPidsUnder } from '../helpers/processes.ts';
+
+interface Summary { status: string; score: number; maxScore: number; checks: { id: string; status: string; points: number }[] }
+
+const runtimeDir = await mkdtemp(join(tmpdir(), 'netlab-e2e-rt-'));
+
+async function grade(submission: string | undefined) {
+  const out = await mkdtemp(join(tmpdir(), 'netlab-e2e-'));
+  const args = ['labs/bridge', '--out', out, ...(submission ? ['--submission', `test/fixtures/submissions/bridge/${submission}`] : [])];
+  const r = await runCli(args, { timeoutMs: 300_000, env: { NETLAB_RUNTIME_DIR: runtimeDir } });
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
+  // Every run tears down what it started: no QEMU of this run, no run folder.
+  assert.deepEqual(qemuPidsUnder(runtimeDir), [], 'no qemu left behind');
+  assert.deepEqual(existsSync(runtimeDir) ? readdirSync(runtimeDir) : [], [], 'no run folder left behind');
+  return { r, out, summary, failed: summary.checks.filter((c) => c.status !== 'passed').map((c) => c.id).sort() };
+}
+
+test('the reference solution (seed 001 bridge.sh) grades full marks, exit 0, with reports and captures', async () => {
+  const { r, out, summary } = await grade(undefined);
+  assert.equal(r.exitCode, 0, r.all);
+  assert.equal(summary.status, 'passed');
+  assert.equal(summary.score, 22);
+  assert.equal(summary.maxScore, 22);
+  assert.match(r.stdout, /Score: 22\/22/);
+  for (const f of ['index.html', 'result.json', 'playwright-report/index.html', 'captures/br00.pcap']) assert.ok(existsSync(join(out, f)), f);
+  // The pcap is a real capture: tcpdump reads ARP and ICMP from it.
+  const arp = await execa('tcpdump', ['-r', join(out, 'captures/br00.pcap'), '-nn', 'arp']);
+  assert.ok(arp.stdout.split('\n').filter(Boolean).length >= 2);
+  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+  assert.match(result.kernel.version, /^6\.1\./);
+  assert.ok(result.collected.some((c: { command: string; stdout: string }) => c.command === 'ip_forward' && /net.ipv4.ip_forward = [01]/.test(c.stdout)));
+  assert.ok(result.setup.some((c: { phase: string; stdout: string }) => c.phase === 'submission' && c.stdout.includes('[Debug] brctrl show')));
+});
+
+const mistakes: [string, number, string[]][] = [
+  ['veth-down.sh', 13, ['both-host-side-veth-ends-are-up-ports-of-br00', 'br00-learned-the-mac-addresses-behind-its-ports', 'net1-reaches-net2-through-the-bridge', 'net1-resolves-10-100-0-20-with-arp-across-br00', 'net2-reaches-net1-through-the-bridge']],
+  ['no-bridge-address.sh', 20, ['br00-holds-the-gateway-address-10-100-0-1-16', 'net1-reaches-its-gateway-10-100-0-1']],
+  ['no-default-route.sh', 20, ['both-namespaces-route-by-default-via-10-100-0-1']],
+  ['missing-namespace.sh', 7, ['both-host-side-veth-ends-are-up-ports-of-br00', 'both-namespaces-route-by-default-via-10-100-0-1', 'br00-learned-the-mac-addresses-behind-its-ports', 'lo-is-up-in-both-namespaces', 'namespaces-net1-and-net2-exist', 'net1-holds-10-100-0-10-16-and-net2-holds-10-100-0-20-16', 'net1-reaches-net2-through-the-bridge', 'net1-resolves-10-100-0-20-with-arp-across-br00', 'net2-reaches-net1-through-the-bridge']],
+];
+
+for (const [file, score, failed] of mistakes) {
+  test(`a typical mistake (${file}) grades ${score}/22 with exit 1 and the failing checks named`, async () => {
+    const res = await grade(file);
+    assert.equal(res.r.exitCode, 1, res.r.all);
+    assert.equal(res.summary.score, score);
+    assert.deepEqual(res.failed, failed);
+    assert.match(res.r.stdout, /hint: /);
+    if (file === 'no-default-route.sh') await checkReportInChromium(res.out);
+  });
+}
+
+async function checkReportInChromium(out: string) {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    page.on('request', (req) => requests.push(req.url()));
+    await page.goto(`file://${join(out, 'index.html')}`);
+    assert.match(await page.getByTestId('score').innerText(), /20\s*\/\s*22/);
+    const failed = page.locator('[data-testid="check"][data-status="failed"]');
+    assert.equal(await failed.count(), 1);
+    await failed.locator('summary').click();
+    const text = await failed.innerText();
+    assert.match(text, /Network is unreachable/);
+    assert.match(text, /ip route add default via 10\.100\.0\.1/);
+    assert.ok(await page.locator('[data-testid="packet-row"]').count() >= 4);
+    assert.deepEqual(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')), []);
+  } finally {
+    await browser.close();
+  }
+}

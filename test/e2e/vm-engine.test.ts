@@ -1,0 +1,86 @@
+// The VM engine on its own (no runner): real QEMU guests, real SSH, links between guests, cleanup.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureImage } from '../../vm/image.ts';
+import { ensureKernel } from '../../vm/kernel.ts';
+import { InfraError } from '../../vm/errors.ts';
+import { startVmSet } from '../../vm/lab-vms.ts';
+import { succeed } from '../../vm/wait.ts';
+import { bootMachines } from '../helpers/vms.ts';
+import { alive, qemuPidsUnder } from '../helpers/processes.ts';
+
+process.env.NETLAB_RUNTIME_DIR = await mkdtemp(join(tmpdir(), 'netlab-engine-rt-'));
+const runtime = process.env.NETLAB_RUNTIME_DIR;
+
+test('one machine: ip -br link over SSH, exec results, SFTP both ways, and nothing left after stop', async () => {
+  const set = await bootMachines(['solo']);
+  const pids = set.qemuPids();
+  try {
+    const m = set.machine('solo');
+    const r = await m.exec('ip -br link');
+    assert.equal(r.exitCode, 0);
+    assert.match(r.stdout, /^lo\s+UNKNOWN/m);
+    assert.match(r.stdout, /^eth0\s+UP/m);
+    assert.equal((await m.exec('hostname')).stdout.trim(), 'solo');
+    const fail = await m.exec('echo out; echo err >&2; exit 3');
+    assert.deepEqual([fail.exitCode, fail.stdout, fail.stderr], [3, 'out\n', 'err\n']);
+    const slow = await m.exec('sleep 30', { timeout: 1000 });
+    assert.equal(slow.timedOut, true);
+    const dir = await mkdtemp(join(tmpdir(), 'netlab-sftp-'));
+    await writeFile(join(dir, 'up.txt'), '你好, bridge\n');
+    await m.upload(join(dir, 'up.txt'), '/root/up.txt');
+    assert.equal((await m.exec('cat /root/up.txt')).stdout, '你好, bridge\n');
+    await m.download('/etc/hostname', join(dir, 'down.txt'));
+    assert.equal((await readFile(join(dir, 'down.txt'), 'utf8')).trim(), 'solo');
+    // The lab's kernel modules load in the guest.
+    await succeed(m, 'modprobe bridge && modprobe veth && modprobe vxlan && modprobe macvlan && modprobe br_netfilter && modprobe nf_nat');
+  } finally {
+    await set.stop();
+  }
+  assert.ok(pids.length === 1 && !alive(pids[0]!), 'qemu is gone');
+  assert.equal(existsSync(set.runDir.path), false, 'run folder removed');
+});
+
+test('two machines on a segment: ARP, ping, VXLAN on UDP 4789, MTU as configured', async () => {
+  const set = await bootMachines(['a', 'b'], [{ name: 'underlay', machines: ['a', 'b'], mtu: 1400 }]);
+  try {
+    const a = set.machine('a');
+    const b = set.machine('b');
+    assert.match(await succeed(a, 'cat /sys/class/net/eth1/mtu'), /^1400/);
+    await succeed(a, 'ip link set eth1 up && ip addr add 192.168.56.11/24 dev eth1');
+    await succeed(b, 'ip link set eth1 up && ip addr add 192.168.56.12/24 dev eth1');
+    assert.match(await succeed(a, 'ping -c 2 -W 2 192.168.56.12'), /2 received/);
+    assert.match(await succeed(a, 'ip neigh show 192.168.56.12'), /lladdr/);
+    const vx = (local: string, remote: string, inner: string) =>
+      `ip link add vxlan256 type vxlan id 256 remote ${remote} local ${local} dstport 4789 dev eth1 && ip addr add ${inner}/24 dev vxlan256 && ip link set vxlan256 up`;
+    await succeed(a, vx('192.168.56.11', '192.168.56.12', '10.200.0.1'));
+    await succeed(b, vx('192.168.56.12', '192.168.56.11', '10.200.0.2'));
+    // Watch the underlay on b while a pings through the tunnel.
+    await succeed(b, '(timeout 20 tcpdump -i eth1 -nn -c 4 udp port 4789 > /tmp/vx.txt 2>/dev/null &) ; sleep 1');
+    assert.match(await succeed(a, 'ping -c 3 -W 2 10.200.0.2'), /3 received/);
+    const seen = await succeed(b, 'for i in $(seq 20); do [ $(wc -l < /tmp/vx.txt) -ge 4 ] && break; sleep 0.5; done; cat /tmp/vx.txt');
+    assert.ok(seen.split('\n').filter((l) => /192\.168\.56\.1[12]\.\d+ > 192\.168\.56\.1[12]\.4789: VXLAN/.test(l)).length >= 4, seen);
+  } finally {
+    await set.stop();
+  }
+});
+
+test('a machine that fails to boot tears down its healthy siblings: no qemu left (checked by PID)', async () => {
+  const image = await ensureImage();
+  const good = await ensureKernel('debian:bookworm');
+  const broken = { ...good, initrd: join(tmpdir(), 'no-such-initrd.img') };
+  const seen: number[] = [];
+  const timer = setInterval(() => seen.push(...qemuPidsUnder(runtime).filter((p) => !seen.includes(p))), 100);
+  await assert.rejects(startVmSet({
+    label: 'broken', image, accel: 'tcg',
+    machines: [{ name: 'ok', memoryMb: 256, cpus: 1, kernel: good }, { name: 'bad', memoryMb: 256, cpus: 1, kernel: broken }],
+  }), (err) => err instanceof InfraError && /bad/.test(err.message));
+  clearInterval(timer);
+  assert.ok(seen.length >= 1, 'the healthy machine had started');
+  assert.deepEqual(seen.filter(alive), []);
+  assert.deepEqual(qemuPidsUnder(runtime), []);
+});
