@@ -22,6 +22,10 @@ export function progressPrinter(opts: { verbose: boolean; quiet: boolean }) {
       case 'boot-retry': out(c.yellow(`${e.machine}: boot failed, retrying: ${e.reason.split('\n')[0]}`)); break;
       case 'machine-stop': if (opts.verbose) out(`${e.machine}: stopped`); break;
       case 'cleanup': out(c.yellow(e.message)); break;
+      case 'snapshot':
+        if (e.phase === 'dropped') out(c.yellow(`${e.machine}: snapshot not usable (${e.message ?? 'unknown'}); booting cold`));
+        else if (opts.verbose || e.phase === 'saved') out(`${e.machine}: snapshot ${e.phase} in ${(e.ms / 1000).toFixed(1)} s`);
+        break;
     }
   };
 }

@@ -7,6 +7,7 @@ export type VmEvent =
   | { type: 'boot-line'; machine: string; line: string }
   | { type: 'boot-ready'; machine: string; ms: number }
   | { type: 'boot-retry'; machine: string; reason: string }
+  | { type: 'snapshot'; machine: string; phase: 'saved' | 'restored' | 'dropped'; ms: number; message?: string }
   | { type: 'machine-stop'; machine: string }
   | { type: 'cleanup'; message: string };
 

@@ -22,6 +22,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   ssh: 'openssh-client',
   zstd: 'zstd',
   xz: 'xz-utils',
+  lz4: 'lz4',
+  bzip2: 'bzip2',
   gzip: 'gzip',
 };
 

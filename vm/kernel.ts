@@ -1,10 +1,10 @@
 // Guest kernels: Debian's own kernels fetched as .deb files from the host's Debian mirror with a
 // private apt configuration (never installed on the host), or a given bzImage + modules tree. Each
 // becomes three files the QEMU command line uses as they are:
-//   vmlinuz      the bzImage, or
-//   vmlinux      when the bzImage's payload is xz/lzma/bzip2 (Debian's generic flavour): the
-//                decompressed ELF kernel, which QEMU boots through its PVH entry point. Decompressing
-//                xz on an emulated CPU costs ~3 s per boot; the cloud flavour's lz4 costs ~0.3 s.
+//   vmlinux      the kernel decompressed from the bzImage (an ELF), which QEMU boots through its
+//                PVH entry point: the bzImage's own decompressor runs on the emulated CPU and costs
+//                ~3 s per boot for xz (Debian's generic flavour), ~0.3 s for lz4 (cloud); or
+//   vmlinuz      the bzImage as shipped, when it cannot be unpacked or has no PVH entry
 //   initrd.img   a 1–2 MB busybox initramfs (guest/initramfs-init as /init) holding only the modules
 //                needed to reach the root disk (virtio_pci, virtio_blk, ext4 + their dependencies,
 //                whatever of those the kernel does not have built in), decompressed to plain .ko
@@ -28,7 +28,7 @@ import { guestFile, publishDir, removeStaleBuilds, runLogged, safeRemove, writeF
 import type { KernelInfo } from './types.ts';
 
 /** Bump when the build steps change in a way the other recipe parts do not show. */
-const KERNEL_FORMAT = 'netlab-kernel-v2';
+const KERNEL_FORMAT = 'netlab-kernel-v3';
 
 /**
  * Debian releases a `debian:` spec may name. Not bookworm-backports: its 6.12.95 cloud kernel hit
@@ -475,13 +475,33 @@ export function elfHasPvhEntry(buf: Buffer): boolean {
   return false;
 }
 
-const SLOW_PAYLOADS: Record<string, string[]> = { xz: ['xz', '-dc', '--single-stream'], lzma: ['xz', '-dc', '--format=lzma'], bzip2: ['bzip2', '-dc'] };
+/** Decompressors for bzImage payloads (each ends in a 4-byte size the tools may call trailing garbage). */
+const PAYLOAD_TOOLS: Record<string, string[]> = {
+  xz: ['xz', '-dc', '--single-stream'], lzma: ['xz', '-dc', '--format=lzma'], bzip2: ['bzip2', '-dc'],
+  gzip: ['gzip', '-dc'], lz4: ['lz4', '-dc'], zstd: ['zstd', '-dcq'],
+};
 
-/** Installs the kernel into `out` as `vmlinuz`, or as a PVH-bootable `vmlinux` when that boots faster. Returns the file name. */
+/** Whether an ELF file holds every segment and the section table its headers describe (not truncated). */
+export function elfComplete(buf: Buffer): boolean {
+  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2) return false;
+  const phoff = Number(buf.readBigUInt64LE(0x20));
+  const shoff = Number(buf.readBigUInt64LE(0x28));
+  const phentsize = buf.readUInt16LE(0x36);
+  const phnum = buf.readUInt16LE(0x38);
+  if (phoff + phnum * phentsize > buf.length) return false;
+  if (shoff + buf.readUInt16LE(0x3a) * buf.readUInt16LE(0x3c) > buf.length) return false;
+  for (let i = 0; i < phnum; i++) {
+    const ph = phoff + i * phentsize;
+    if (Number(buf.readBigUInt64LE(ph + 8)) + Number(buf.readBigUInt64LE(ph + 32)) > buf.length) return false;
+  }
+  return true;
+}
+
+/** Installs the kernel into `out`: as a PVH-bootable `vmlinux` when possible, else the bzImage as `vmlinuz`. Returns the file name. */
 async function installKernel(src: string, out: string, progress: (m: string) => void, signal?: AbortSignal): Promise<string> {
   const buf = await readFile(src);
   const payload = bzImagePayload(buf);
-  const cmd = payload ? SLOW_PAYLOADS[payload.compression] : undefined;
+  const cmd = payload ? PAYLOAD_TOOLS[payload.compression] : undefined;
   if (payload && cmd && findTool(cmd[0]!)) {
     progress(`decompressing the ${payload.compression} kernel for a PVH boot`);
     const r = await execa(cmd[0]!, cmd.slice(1), {
@@ -489,12 +509,11 @@ async function installKernel(src: string, out: string, progress: (m: string) => 
       cancelSignal: signal, maxBuffer: 1024 * 2 ** 20,
     });
     const elf = Buffer.from(r.stdout as Uint8Array);
-    // xz stops at the end of its stream; a non-zero exit with a whole ELF is the kernel's size trailer.
-    if (elfHasPvhEntry(elf)) {
+    if (elfComplete(elf) && elfHasPvhEntry(elf)) {
       await writeFile(join(out, 'vmlinux'), elf);
       return 'vmlinux';
     }
-    progress('no PVH entry in the decompressed kernel: keeping the bzImage');
+    progress('the decompressed kernel is incomplete or has no PVH entry: keeping the bzImage');
   }
   await copyFile(src, join(out, 'vmlinuz'));
   return 'vmlinuz';

@@ -1,12 +1,15 @@
 import { execa } from 'execa';
 import { rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
 import { InfraError } from './errors.ts';
 import { noEvents, type EventSink } from './events.ts';
 import { planLinks, startSwitch, type LinkDef } from './links.ts';
 import { freePort } from './ports.ts';
-import type { Accel, NicSpec } from './qemu-args.ts';
+import { appendLine, type Accel, type NicSpec, type QemuMachineSpec } from './qemu-args.ts';
+import { Qmp } from './qmp.ts';
+import { dropSnapshot, findSnapshot, restoreFixupCommand, saveSnapshot, snapshotKey, snapshotsEnabled, type Snapshot } from './snapshot.ts';
 import { QemuProcess } from './qemu.ts';
 import { createRunDir, reapStaleRuns, removeRunDir, type RunDir } from './runtime.ts';
 import { SshMachine } from './ssh.ts';
@@ -131,26 +134,100 @@ async function bootWithRetry(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions
 }
 
 async function bootOnce(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, runDir: RunDir, emit: EventSink, attempt: number): Promise<Booted> {
-  const started = Date.now();
-  emit({ type: 'boot-start', machine: m.name, attempt });
-  const overlay = join(runDir.path, `${m.name}.qcow2`);
-  // A fresh overlay per attempt: the base image is only ever read.
-  const img = await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', opts.image.rootfs, overlay], { reject: false });
-  if (img.exitCode !== 0) throw new InfraError(`qemu-img could not create the overlay for ${m.name}: ${img.stderr}`, { fix: 'apt-get install -y qemu-utils' });
-  const sshPort = await freePort();
-  const qemu = new QemuProcess({
+  const snapKey = snapshotsEnabled()
+    ? await snapshotKey({ image: opts.image, kernel: m.kernel, memoryMb: m.memoryMb, cpus: m.cpus, accel: opts.accel, nics })
+    : undefined;
+  const snap = snapKey ? await findSnapshot(snapKey) : undefined;
+  if (snap && snapKey) {
+    try {
+      return await restoreOnce(m, nics, snap, opts, runDir, emit);
+    } catch (err) {
+      // A snapshot that does not restore is useless: drop it and boot cold (which saves a new one).
+      await dropSnapshot(snapKey);
+      emit({ type: 'snapshot', machine: m.name, phase: 'dropped', ms: 0, message: (err as Error).message.split('\n')[0] });
+    }
+  }
+  return coldBoot(m, nics, opts, runDir, emit, attempt, snapKey);
+}
+
+async function createOverlay(runDir: RunDir, name: string, backing: string, format: 'raw' | 'qcow2'): Promise<string> {
+  const overlay = join(runDir.path, `${name}.qcow2`);
+  await rm(overlay, { force: true });
+  // A fresh overlay per start: what lies below it is only ever read.
+  const img = await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', format, '-b', backing, overlay], { reject: false });
+  if (img.exitCode !== 0) throw new InfraError(`qemu-img could not create the overlay for ${name}: ${img.stderr}`, { fix: 'apt-get install -y qemu-utils' });
+  return overlay;
+}
+
+function endpointFor(m: MachinePlan, opts: VmSetOptions, sshPort: number): MachineEndpoint {
+  return {
+    name: m.name, host: '127.0.0.1', port: sshPort, user: 'root',
+    privateKeyPath: opts.image.sshKey, hostPublicKey: opts.image.hostPublicKey, kernelVersion: m.kernel.version,
+  };
+}
+
+function specFor(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, overlay: string, sshPort: number, runDir: RunDir): QemuMachineSpec {
+  return {
     name: m.name, memoryMb: m.memoryMb, cpus: m.cpus, accel: opts.accel,
     kernel: m.kernel.kernel, initrd: m.kernel.initrd, modulesDisk: m.kernel.modulesDisk,
-    rootOverlay: overlay, sshPort, nics,
-  }, runDir, emit);
+    rootOverlay: overlay, sshPort, nics, qmpSocket: join(runDir.path, `${m.name}.qmp`),
+  };
+}
+
+async function coldBoot(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, runDir: RunDir, emit: EventSink, attempt: number, snapKey: string | undefined): Promise<Booted> {
+  const started = Date.now();
+  emit({ type: 'boot-start', machine: m.name, attempt });
+  const overlay = await createOverlay(runDir, m.name, opts.image.rootfs, 'raw');
+  const sshPort = await freePort();
+  const spec = specFor(m, nics, opts, overlay, sshPort, runDir);
+  const qemu = new QemuProcess(spec, runDir, emit);
   try {
     await qemu.start();
     await qemu.waitReady(opts.bootTimeoutMs ?? (opts.accel === 'kvm' ? 30_000 : 90_000), opts.signal);
-    const endpoint: MachineEndpoint = {
-      name: m.name, host: '127.0.0.1', port: sshPort, user: 'root',
-      privateKeyPath: opts.image.sshKey, hostPublicKey: opts.image.hostPublicKey, kernelVersion: m.kernel.version,
-    };
+    if (snapKey) {
+      // Saved before any SSH session exists: open connections would not survive a restore.
+      const t = Date.now();
+      const qmp = await Qmp.connect(spec.qmpSocket!);
+      try {
+        await saveSnapshot(snapKey, qmp, overlay, [appendLine(spec)]);
+        emit({ type: 'snapshot', machine: m.name, phase: 'saved', ms: Date.now() - t });
+      } catch (err) {
+        emit({ type: 'snapshot', machine: m.name, phase: 'dropped', ms: Date.now() - t, message: (err as Error).message });
+      } finally {
+        qmp.close();
+      }
+    }
+    const endpoint = endpointFor(m, opts, sshPort);
     const ssh = await SshMachine.connect(endpoint, { timeoutMs: 30_000, signal: opts.signal });
+    emit({ type: 'boot-ready', machine: m.name, ms: Date.now() - started });
+    return { qemu, ssh, endpoint, nics };
+  } catch (err) {
+    await qemu.kill();
+    throw err;
+  }
+}
+
+async function restoreOnce(m: MachinePlan, nics: NicSpec[], snap: Snapshot, opts: VmSetOptions, runDir: RunDir, emit: EventSink): Promise<Booted> {
+  const started = Date.now();
+  const overlay = await createOverlay(runDir, m.name, snap.disk, 'qcow2');
+  const sshPort = await freePort();
+  const spec = { ...specFor(m, nics, opts, overlay, sshPort, runDir), append: snap.cmdline[0], incoming: `exec:cat ${snap.state}` };
+  const qemu = new QemuProcess(spec, runDir, emit);
+  try {
+    await qemu.start();
+    const qmp = await Qmp.connect(spec.qmpSocket!);
+    try {
+      // The state loads while the status says "inmigrate"; it was saved stopped, so resume it.
+      const st = await qmp.until<{ status: string }>('query-status', (s) => s.status !== 'inmigrate', 30_000, `${m.name} to load its snapshot`);
+      if (st.status !== 'running') await qmp.execute('cont');
+    } finally {
+      qmp.close();
+    }
+    const endpoint = endpointFor(m, opts, sshPort);
+    const ssh = await SshMachine.connect(endpoint, { timeoutMs: 15_000, signal: opts.signal });
+    const fix = await ssh.exec(restoreFixupCommand(m.name, nics), { timeout: 15_000 });
+    if (fix.exitCode !== 0) throw new InfraError(`${m.name}: could not set up the restored guest: ${fix.stderr.trim()}`);
+    emit({ type: 'snapshot', machine: m.name, phase: 'restored', ms: Date.now() - started });
     emit({ type: 'boot-ready', machine: m.name, ms: Date.now() - started });
     return { qemu, ssh, endpoint, nics };
   } catch (err) {

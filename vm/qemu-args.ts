@@ -29,6 +29,8 @@ export interface QemuMachineSpec {
   nics: NicSpec[];
   /** Extra `netlab.*` kernel parameters. */
   cmdline?: string[];
+  /** The whole kernel command line, as saved with a snapshot (a restore must not differ). */
+  append?: string;
   qmpSocket?: string;
   /** Restore from a saved state instead of booting. */
   incoming?: string;
@@ -41,6 +43,11 @@ export function managementMac(): string {
   return '52:54:00:00:00:01';
 }
 
+// init_on_free zeroes freed pages: a snapshot's RAM then compresses away (66 MB instead of 112 MB).
+export function appendLine(m: Pick<QemuMachineSpec, 'name' | 'cmdline'>): string {
+  return ['console=ttyS0', 'panic=-1', 'quiet', 'init_on_free=1', `netlab.hostname=${m.name}`, ...(m.cmdline ?? [])].join(' ');
+}
+
 export function qemuArgs(m: QemuMachineSpec): string[] {
   const args = [
     '-name', `netlab-${m.name}`,
@@ -50,7 +57,7 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
     '-rtc', 'base=utc,clock=host',
     '-serial', 'stdio',
     '-kernel', m.kernel, '-initrd', m.initrd,
-    '-append', ['console=ttyS0', 'panic=-1', 'quiet', `netlab.hostname=${m.name}`, ...(m.cmdline ?? [])].join(' '),
+    '-append', m.append ?? appendLine(m),
     '-drive', `file=${m.rootOverlay},if=none,id=root,format=qcow2,cache=unsafe,discard=unmap`,
     '-device', 'virtio-blk-pci,drive=root,addr=0x3',
     '-drive', `file=${m.modulesDisk},if=none,id=kmods,format=raw,readonly=on`,
@@ -59,6 +66,8 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
     '-netdev', `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${m.sshPort}-:22`,
     '-device', `virtio-net-pci,netdev=mgmt,mac=${managementMac()},addr=0x2`,
     '-device', 'virtio-rng-pci,addr=0x1f',
+    // A new generation id on every start tells kernels that support it to reseed after a restore.
+    '-device', 'vmgenid,guid=auto',
   ];
   m.nics.forEach((nic, i) => {
     const id = `lab${i}`;

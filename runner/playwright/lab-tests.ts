@@ -1,7 +1,7 @@
 import { test as base } from '@playwright/test';
 import type { CaptureResult, CheckResult, CommandRecord } from '../../reports/model.ts';
 import { brokerCall } from '../broker.ts';
-import type { Lab } from '../schema.ts';
+import { submissionMachines, submissionStages, type Lab, type StageSpec } from '../schema.ts';
 import { labNics } from '../topology.ts';
 import type { UnitLease, UnitSpec } from '../units.ts';
 import { SshMachine, shellQuote } from '../../vm/ssh.ts';
@@ -29,8 +29,19 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
   });
   test.describe.configure({ mode: 'default' });
 
+  // The submission's commands: one `run`, or stages; each runs on every machine of `on`, in order.
+  const stages = lab.submission && unit.submission ? submissionStages(lab.submission) : [];
+  const subMachines = lab.submission ? submissionMachines(lab.submission) : [];
+  const runStage = async (vms: LabVms, stage: StageSpec, records: CommandRecord[]) => {
+    for (const on of subMachines) {
+      await test.step(`[${on}] submission${lab.submission?.stages ? ` stage ${stage.name}` : ''}: ${stage.run}`, async () => {
+        records.push(await record(vms.machines.get(on)!, 'submission', `cd /root/submission && ${stage.run}`, { timeout: stage.timeout }));
+      });
+    }
+  };
+
   test('setup', { annotation: [{ type: 'netlab-kind', description: 'setup' }] }, async ({ vms }, testInfo) => {
-    const submissionMs = lab.submission?.timeout ?? 0;
+    const submissionMs = (stages[0]?.timeout ?? 0) * subMachines.length;
     test.setTimeout(BOOT_BUDGET_MS + submissionMs + lab.setup.reduce((t, s) => t + s.timeout, 0) + 60_000);
     const records: CommandRecord[] = [];
     const m = (name: string) => vms.machines.get(name)!;
@@ -53,20 +64,37 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
       });
     }
     if (lab.submission && unit.submission) {
-      const s = lab.submission;
-      await test.step(`[${s.on}] submission: ${s.run}`, async () => {
-        const target = m(s.on);
-        await target.exec('mkdir -p /root/submission', { timeout: 10_000 });
-        await target.upload(unit.submission!.path, `/root/submission/${s.file}`);
-        records.push(await record(target, 'submission', `cd /root/submission && ${s.run}`, { timeout: s.timeout }));
-      });
+      for (const on of subMachines) {
+        await m(on).exec('mkdir -p /root/submission', { timeout: 10_000 });
+        await m(on).upload(unit.submission.path, `/root/submission/${lab.submission.file}`);
+      }
+      await runStage(vms, stages[0]!, records);
     }
     await startCaptures('after-submission');
     await testInfo.attach('netlab-setup', { contentType: 'application/json', body: JSON.stringify({ records, lease: vms.lease, captureErrors }) });
     await testInfo.attach('setup output', { contentType: 'text/plain', body: records.map(asText).join('\n') });
   });
 
+  // A later stage runs as its own test just before the first check that belongs to it.
+  let stageDone = 0;
+  const defineStagesUpTo = (last: number) => {
+    for (; stageDone < last; stageDone++) {
+      const stage = stages[stageDone + 1]!;
+      test(`stage: ${stage.name}`, { annotation: [{ type: 'netlab-kind', description: 'stage' }, { type: 'netlab-stage', description: stage.name }] }, async ({ vms }, testInfo) => {
+        test.setTimeout(stage.timeout * subMachines.length + 60_000);
+        const records: CommandRecord[] = [];
+        try {
+          await runStage(vms, stage, records);
+        } finally {
+          await testInfo.attach('netlab-stage', { contentType: 'application/json', body: JSON.stringify({ records }) });
+          if (records.length) await testInfo.attach('stage output', { contentType: 'text/plain', body: records.map(asText).join('\n') });
+        }
+      });
+    }
+  };
+
   for (const check of lab.checks) {
+    if (stages.length) defineStagesUpTo(Math.max(0, stages.findIndex((s) => s.name === (check.stage ?? stages[0]!.name))));
     const annotation = [
       { type: 'netlab-kind', description: 'check' },
       { type: 'netlab-check-id', description: check.id },
@@ -84,6 +112,8 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
       if (result.status !== 'passed') throw checkFailure(result, check.hint);
     });
   }
+
+  defineStagesUpTo(Math.max(0, stages.length - 1));
 
   test('final state', { annotation: [{ type: 'netlab-kind', description: 'final' }] }, async ({ vms }, testInfo) => {
     test.setTimeout(180_000);
@@ -104,18 +134,15 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
       }
       captures.push(capture);
     }
-    const collected: CommandRecord[] = [];
-    for (const c of lab.collect) {
-      const targets = c.on === '*' ? [...vms.machines.keys()] : [c.on];
-      for (const t of targets) {
-        const machine = vms.machines.get(t)!;
-        try {
-          collected.push({ ...(await record(machine, 'collect', c.run, { timeout: 20_000 })), command: c.name ?? c.run });
-        } catch (err) {
-          collected.push({ phase: 'collect', machine: t, command: c.run, exitCode: null, stdout: '', stderr: (err as Error).message, durationMs: 0, timedOut: false, truncated: false });
-        }
+    // Final-state commands only read: run them side by side over each machine's one connection.
+    const jobs = lab.collect.flatMap((c) => (c.on === '*' ? [...vms.machines.keys()] : [c.on]).map((t) => ({ c, t })));
+    const collected: CommandRecord[] = await Promise.all(jobs.map(async ({ c, t }) => {
+      try {
+        return { ...(await record(vms.machines.get(t)!, 'collect', c.run, { timeout: 20_000 })), command: c.name ?? c.run };
+      } catch (err) {
+        return { phase: 'collect', machine: t, command: c.name ?? c.run, exitCode: null, stdout: '', stderr: (err as Error).message, durationMs: 0, timedOut: false, truncated: false } satisfies CommandRecord;
       }
-    }
+    }));
     await testInfo.attach('netlab-final', { contentType: 'application/json', body: JSON.stringify({ captures, collected }) });
     await brokerCall(process.env.NETLAB_BROKER!, unit.id, 'release').catch(() => {});
   });

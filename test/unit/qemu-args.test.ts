@@ -14,6 +14,12 @@ test('management NIC is user networking restricted to the guest, SSH forwarded o
   assert.deepEqual(netdev, ['user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22']);
 });
 
+test('a saved command line wins over the built one (restores must match the snapshot)', () => {
+  const [append] = argAfter(qemuArgs({ ...base, append: 'console=ttyS0 netlab.hostname=first' }), '-append');
+  assert.equal(append, 'console=ttyS0 netlab.hostname=first');
+  assert.deepEqual(argAfter(qemuArgs({ ...base, incoming: 'exec:cat /s/state' }), '-incoming'), ['exec:cat /s/state']);
+});
+
 test('TCG by default flags, KVM uses the host CPU', () => {
   assert.deepEqual(argAfter(qemuArgs(base), '-accel'), ['tcg,tb-size=64']);
   const kvm = qemuArgs({ ...base, accel: 'kvm' });
@@ -31,7 +37,7 @@ test('root overlay is the first virtio disk, modules disk second and read-only',
 
 test('the kernel command line names the machine and panics off', () => {
   const [append] = argAfter(qemuArgs({ ...base, cmdline: ['netlab.x=1'] }), '-append');
-  assert.equal(append, 'console=ttyS0 panic=-1 quiet netlab.hostname=host netlab.x=1');
+  assert.equal(append, 'console=ttyS0 panic=-1 quiet init_on_free=1 netlab.hostname=host netlab.x=1');
 });
 
 test('lab NICs: dgram pairs for two machines, fixed PCI slots, MTU passed to the guest', () => {

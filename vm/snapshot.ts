@@ -1,0 +1,103 @@
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { cacheRoot, recipeHash } from './cache.ts';
+import { InfraError } from './errors.ts';
+import type { Accel, NicSpec } from './qemu-args.ts';
+import type { Qmp } from './qmp.ts';
+import type { ImageInfo, KernelInfo } from './types.ts';
+
+// A ready snapshot of a booted guest: its RAM and device state (a QEMU migration stream) and a frozen
+// copy of its disk overlay. Restoring one skips the whole boot. Keyed by everything the state depends
+// on, so a changed image, kernel, QEMU or machine shape makes a new one.
+
+export interface SnapshotShape {
+  image: ImageInfo;
+  kernel: KernelInfo;
+  memoryMb: number;
+  cpus: number;
+  accel: Accel;
+  nics: NicSpec[];
+}
+
+export interface Snapshot { dir: string; state: string; disk: string; cmdline: string[] }
+
+let qemuVersionCache: Promise<string> | undefined;
+export function qemuVersion(): Promise<string> {
+  qemuVersionCache ??= execa('qemu-system-x86_64', ['--version']).then((r) => r.stdout.split('\n')[0] ?? '', () => 'unknown');
+  return qemuVersionCache;
+}
+
+export async function snapshotKey(s: SnapshotShape): Promise<string> {
+  return recipeHash('snapshot-v1', s.image.recipeHash, s.kernel.version, s.kernel.kernel, s.memoryMb, s.cpus, s.accel,
+    s.nics.map((n) => n.mtu ?? 1500), await qemuVersion());
+}
+
+export function snapshotsEnabled(): boolean {
+  return process.env.NETLAB_SNAPSHOTS !== '0';
+}
+
+function dirFor(key: string) { return join(cacheRoot(), 'snapshots', key); }
+
+export async function findSnapshot(key: string): Promise<Snapshot | undefined> {
+  const dir = dirFor(key);
+  try {
+    const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as { cmdline: string[] };
+    const snap = { dir, state: join(dir, 'state'), disk: join(dir, 'disk.qcow2'), cmdline: meta.cmdline };
+    return existsSync(snap.state) && existsSync(snap.disk) ? snap : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function dropSnapshot(key: string): Promise<void> {
+  await rm(dirFor(key), { recursive: true, force: true });
+}
+
+/**
+ * Saves a running, ready guest (no SSH session open: connections do not survive) and lets it run on.
+ * Written to a temporary folder and renamed, so a concurrent or killed save never leaves half a snapshot.
+ */
+export async function saveSnapshot(key: string, qmp: Qmp, overlay: string, cmdline: string[]): Promise<Snapshot> {
+  const final = dirFor(key);
+  const tmp = `${final}.tmp-${randomBytes(4).toString('hex')}`;
+  await mkdir(tmp, { recursive: true });
+  try {
+    await qmp.execute('stop');
+    await qmp.execute('migrate', { uri: `exec:cat > ${join(tmp, 'state')}` });
+    const r = await qmp.until<{ status?: string; 'error-desc'?: string }>('query-migrate',
+      (m) => m.status === 'completed' || m.status === 'failed', 60_000, 'the snapshot to be written');
+    if (r.status !== 'completed') throw new InfraError(`snapshot failed: ${r['error-desc'] ?? r.status}`);
+    // Migration flushed and inactivated the disk, so the overlay is consistent while the guest is stopped.
+    await copyFile(overlay, join(tmp, 'disk.qcow2'));
+    await writeFile(join(tmp, 'meta.json'), JSON.stringify({ cmdline, savedAt: new Date().toISOString() }));
+    await mkdir(join(cacheRoot(), 'snapshots'), { recursive: true });
+    try {
+      await rename(tmp, final);
+    } catch {
+      await rm(tmp, { recursive: true, force: true }); // another run saved the same snapshot first
+    }
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  } finally {
+    await qmp.execute('cont').catch(() => {});
+  }
+  return (await findSnapshot(key))!;
+}
+
+/** One command that makes a restored clone its own machine: clock, name, MACs, fresh randomness. */
+export function restoreFixupCommand(name: string, nics: NicSpec[]): string {
+  const now = Date.now();
+  const seed = randomBytes(64).toString('base64');
+  return [
+    `date -s @${Math.floor(now / 1000)}.${String(now % 1000).padStart(3, '0')} >/dev/null`,
+    `echo ${name} > /proc/sys/kernel/hostname`,
+    `echo ${name} > /etc/hostname`,
+    `printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t%s\\n' ${name} > /etc/hosts`,
+    ...nics.map((n, i) => `ip link set dev eth${i + 1} address ${n.mac}`),
+    `echo ${seed} | base64 -d > /dev/urandom`,
+  ].join(' && ');
+}
