@@ -1,0 +1,112 @@
+// `npm run bench`: the speed figures of netlab-run, measured in one run on this machine, printed as a
+// table and written to bench-results.json (one number per figure). Flags: --quick skips the cold
+// image/kernel builds; --runs N sets the sample count for medians (default 5).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { chooseAccel } from '../vm/accel.ts';
+import { ensureImage } from '../vm/image.ts';
+import { ensureKernel } from '../vm/kernel.ts';
+import { startVmSet, type MachinePlan } from '../vm/lab-vms.ts';
+import type { Accel } from '../vm/qemu-args.ts';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const runsAt = args.indexOf('--runs');
+const RUNS = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
+const repo = new URL('..', import.meta.url).pathname;
+const resultsFile = join(repo, 'bench-results.json');
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const results: Record<string, number | string | null> = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : {};
+const rows: [string, string, string][] = [];
+function put(key: string, value: number | string | null, label: string, note = '') {
+  results[key] = typeof value === 'number' ? Math.round(value * 10) / 10 : value;
+  rows.push([label, value === null ? 'n/a' : typeof value === 'number' ? `${Math.round(value)}` : value, note]);
+  process.stderr.write(`bench: ${label}: ${value ?? 'n/a'} ${note}\n`);
+}
+async function time(f: () => Promise<unknown>): Promise<number> { const t = performance.now(); await f(); return performance.now() - t; }
+
+async function coldBuilds() {
+  const cache = await mkdtemp(join(tmpdir(), 'netlab-bench-cache-'));
+  const saved = process.env.NETLAB_CACHE;
+  process.env.NETLAB_CACHE = cache;
+  try {
+    put('imageBuildColdMs', await time(() => ensureImage()), 'image build, cold (ms)', 'mmdebstrap from Debian, mkfs.ext4 -d');
+    put('kernelFetchColdMs', await time(() => ensureKernel('debian:bookworm')), 'kernel fetch, cold (ms)', 'debian:bookworm: apt update, .deb, depmod, disks');
+  } finally {
+    if (saved === undefined) delete process.env.NETLAB_CACHE; else process.env.NETLAB_CACHE = saved;
+    await rm(cache, { recursive: true, force: true });
+  }
+}
+
+async function bootSamples(accel: Accel, snapshots: boolean, n: number) {
+  process.env.NETLAB_SNAPSHOTS = snapshots ? '1' : '0';
+  const image = await ensureImage();
+  const kernel = await ensureKernel('debian:bookworm');
+  const machines: MachinePlan[] = [{ name: 'bench', memoryMb: 256, cpus: 1, kernel }];
+  if (snapshots) { const warm = await startVmSet({ label: 'bench', image, machines, accel }); await warm.stop(); }
+  const ms: number[] = [];
+  let rss = 0;
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const set = await startVmSet({ label: 'bench', image, machines, accel });
+    const r = await set.machine('bench').exec('true');
+    ms.push(performance.now() - t);
+    if (r.exitCode !== 0) throw new Error('first command failed');
+    await set.machine('bench').exec('ip -br link; ls /usr/lib/modules; tcpdump --version');
+    for (const pid of set.qemuPids()) {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      rss = Math.max(rss, m ? Number(m[1]) / 1024 : 0);
+    }
+    await set.stop();
+  }
+  delete process.env.NETLAB_SNAPSHOTS;
+  return { ms: median(ms), all: ms, rss };
+}
+
+async function labWall(lab: string, n: number): Promise<number | null> {
+  if (!existsSync(join(repo, 'labs', lab, 'lab.yaml'))) return null;
+  const ms: number[] = [];
+  const out = await mkdtemp(join(tmpdir(), 'netlab-bench-out-'));
+  // One unmeasured run makes sure image, kernel and snapshot are warm.
+  await execa(process.execPath, [join(repo, 'bin/netlab-run.mjs'), `labs/${lab}`, '--out', out], { cwd: repo, reject: false });
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const r = await execa(process.execPath, [join(repo, 'bin/netlab-run.mjs'), `labs/${lab}`, '--out', out], { cwd: repo, reject: false });
+    ms.push(performance.now() - t);
+    if (r.exitCode !== 0) process.stderr.write(`bench: ${lab} exited ${r.exitCode}\n${r.stderr.slice(-500)}\n`);
+  }
+  await rm(out, { recursive: true, force: true });
+  return median(ms);
+}
+
+if (!quick) await coldBuilds();
+put('imageCachedMs', median(await Promise.all(Array.from({ length: RUNS }, () => time(() => ensureImage())))), 'image, cached lookup (ms)');
+put('kernelCachedMs', median(await Promise.all(Array.from({ length: RUNS }, () => time(() => ensureKernel('debian:bookworm'))))), 'kernel, cached lookup (ms)');
+const k = await ensureKernel('debian:bookworm');
+const accel = await chooseAccel({ kernel: k.kernel, initrd: k.initrd });
+put('accel', accel.accel, 'accelerator', accel.reason);
+const cold = await bootSamples('tcg', false, RUNS);
+put('coldBootMs', cold.ms, 'cold boot to first SSH command, TCG (ms, median)', `samples ${cold.all.map(Math.round).join(' ')}`);
+const restore = await bootSamples('tcg', true, RUNS);
+put('restoreMs', restore.ms, 'snapshot restore to first SSH command, TCG (ms, median)', `samples ${restore.all.map(Math.round).join(' ')}`);
+put('restoreSpeedup', cold.ms / restore.ms, 'cold boot / restore (×)');
+put('rssPerVmMb', Math.max(cold.rss, restore.rss), 'host RSS per VM (MiB)', '256 MiB guest, tb-size=64');
+if (accel.accel === 'kvm') {
+  put('coldBootKvmMs', (await bootSamples('kvm', false, RUNS)).ms, 'cold boot to first SSH command, KVM (ms, median)');
+  put('restoreKvmMs', (await bootSamples('kvm', true, RUNS)).ms, 'restore to first SSH command, KVM (ms, median)');
+} else {
+  put('coldBootKvmMs', null, 'cold boot, KVM', `not measured: ${accel.reason}`);
+}
+const labRuns = Math.max(1, Math.min(RUNS, 3));
+put('bridgeLabMs', await labWall('bridge', labRuns), '`netlab-run labs/bridge`, warm (ms, median)');
+put('overlayLabMs', await labWall('overlay', labRuns), '`netlab-run labs/overlay`, warm (ms, median)');
+
+writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
+const w = Math.max(...rows.map((r) => r[0].length));
+process.stdout.write(`\n${'figure'.padEnd(w)}  ${'value'.padStart(8)}  note\n`);
+for (const [label, value, note] of rows) process.stdout.write(`${label.padEnd(w)}  ${value.padStart(8)}  ${note}\n`);
+process.stdout.write(`\nwritten: ${resultsFile}\n`);

@@ -1,0 +1,53 @@
+// Snapshot restore: clones of one saved guest start at once and are independent machines.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureImage } from '../../vm/image.ts';
+import { ensureKernel } from '../../vm/kernel.ts';
+import { findSnapshot, snapshotKey } from '../../vm/snapshot.ts';
+import type { VmEvent } from '../../vm/events.ts';
+import { succeed } from '../../vm/wait.ts';
+import { bootMachines } from '../helpers/vms.ts';
+
+process.env.NETLAB_RUNTIME_DIR = await mkdtemp(join(tmpdir(), 'netlab-snap-rt-'));
+
+test('two copies of one snapshot restored at once are independent machines', async () => {
+  const image = await ensureImage();
+  const kernel = await ensureKernel('debian:bookworm');
+  const key = await snapshotKey({ image, kernel, memoryMb: 256, cpus: 1, accel: 'tcg', nics: [{ link: 'lan', mac: 'x', backend: { type: 'dgram', localPath: '', remotePath: '' } }] });
+  const events: VmEvent[] = [];
+  // The first start of this shape saves the snapshot (unless an earlier run did); the next start
+  // restores two machines of that shape from it, at the same time.
+  const warm = await bootMachines(['a', 'b'], [{ name: 'lan', machines: ['a', 'b'] }]);
+  await warm.stop();
+  assert.ok(await findSnapshot(key), 'the snapshot exists after the first start of this shape');
+  const set = await bootMachines(['a', 'b'], [{ name: 'lan', machines: ['a', 'b'] }], { onEvent: (e) => events.push(e) });
+  try {
+    const restored = events.filter((e) => e.type === 'snapshot' && e.phase === 'restored').map((e) => (e as { machine: string }).machine).sort();
+    assert.deepEqual(restored, ['a', 'b'], 'both machines were restored, not booted');
+    const a = set.machine('a');
+    const b = set.machine('b');
+    assert.equal((await succeed(a, 'hostname')).trim(), 'a');
+    assert.equal((await succeed(b, 'hostname')).trim(), 'b');
+    const macA = (await succeed(a, 'cat /sys/class/net/eth1/address')).trim();
+    const macB = (await succeed(b, 'cat /sys/class/net/eth1/address')).trim();
+    assert.notEqual(macA, macB);
+    assert.deepEqual([macA, macB], set.nics('a').concat(set.nics('b')).map((n) => n.mac));
+    const [epA, epB] = set.endpoints();
+    assert.notEqual(epA!.port, epB!.port);
+    await succeed(a, 'echo only-in-a > /root/marker');
+    assert.equal((await b.exec('cat /root/marker')).exitCode, 1);
+    // Fresh randomness and a correct clock in each clone.
+    assert.notEqual(await succeed(a, 'head -c 16 /dev/urandom | base64'), await succeed(b, 'head -c 16 /dev/urandom | base64'));
+    const guestNow = Number(await succeed(a, 'date +%s'));
+    assert.ok(Math.abs(guestNow - Date.now() / 1000) < 5, `guest clock ${guestNow} is close to the host's`);
+    // The clones talk over their link: distinct MACs make ARP work.
+    await succeed(a, 'ip link set eth1 up && ip addr add 192.168.77.1/24 dev eth1');
+    await succeed(b, 'ip link set eth1 up && ip addr add 192.168.77.2/24 dev eth1');
+    assert.match(await succeed(a, 'ping -c 2 -W 2 192.168.77.2'), /2 received/);
+  } finally {
+    await set.stop();
+  }
+});
