@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -30,8 +30,17 @@ export function qemuVersion(): Promise<string> {
   return qemuVersionCache;
 }
 
+// A restored guest keeps the disks' contents it had cached in RAM: if a file under it was rebuilt
+// since (same kernel version, new modules disk), reads go wrong ("Bad message"). So the key names each
+// file's identity (path, size, mtime, inode), not only its version.
+async function fileIdentity(path: string): Promise<string> {
+  const st = await stat(path);
+  return `${path}:${st.size}:${st.mtimeMs}:${st.ino}`;
+}
+
 export async function snapshotKey(s: SnapshotShape): Promise<string> {
-  return recipeHash('snapshot-v1', s.image.recipeHash, s.kernel.version, s.kernel.kernel, s.memoryMb, s.cpus, s.accel,
+  const files = await Promise.all([s.image.rootfs, s.kernel.kernel, s.kernel.initrd, s.kernel.modulesDisk].map(fileIdentity));
+  return recipeHash('snapshot-v2', s.image.recipeHash, s.kernel.version, files, s.memoryMb, s.cpus, s.accel,
     s.nics.map((n) => n.mtu ?? 1500), await qemuVersion());
 }
 
