@@ -1,14 +1,19 @@
 // Runs the project's own tests with node's test runner: `tsx test/run.ts [unit|e2e|slow] [file filter]`.
-// Tiers run in order (unit first, so a broken build fails in seconds); e2e boots real VMs.
-import { readdirSync } from 'node:fs';
+// Tiers run in order (unit first, so a broken build fails in seconds); e2e and slow boot real VMs.
+// Ends with one plain "N passed, N failed" line over all tiers.
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
 const tiers = ['unit', 'e2e', 'slow'] as const;
 const [tierArg, filter] = process.argv.slice(2);
 const selected = tierArg && (tiers as readonly string[]).includes(tierArg) ? [tierArg] : [...tiers];
+const tapDir = mkdtempSync(join(tmpdir(), 'netlab-tests-'));
 
-let failed = false;
+let passed = 0;
+let failed = 0;
+let exitFailed = false;
 for (const tier of selected) {
   const dir = join('test', tier);
   let files: string[] = [];
@@ -18,11 +23,17 @@ for (const tier of selected) {
   if (filter) files = files.filter((f) => f.includes(filter));
   if (files.length === 0) continue;
   console.log(`\n== ${tier} tests (${files.length} files) ==`);
+  const tap = join(tapDir, `${tier}.tap`);
   // VM tests share the machine's 2 cores: one file at a time keeps boots inside their timeouts.
   const concurrency = tier === 'unit' ? '2' : '1';
-  const r = await execa('node', ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
+  const r = await execa('node', ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files], {
     stdio: 'inherit', reject: false,
   });
-  if (r.exitCode !== 0) failed = true;
+  if (r.exitCode !== 0) exitFailed = true;
+  const text = readFileSync(tap, 'utf8');
+  passed += Number(/^# pass (\d+)$/m.exec(text)?.[1] ?? 0);
+  failed += Number(/^# fail (\d+)$/m.exec(text)?.[1] ?? 0) + Number(/^# cancelled (\d+)$/m.exec(text)?.[1] ?? 0);
 }
-process.exitCode = failed ? 1 : 0;
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exitCode = exitFailed || failed > 0 ? 1 : 0;
