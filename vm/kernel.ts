@@ -28,7 +28,7 @@ import { guestFile, publishDir, removeStaleBuilds, runLogged, safeRemove, writeF
 import type { KernelInfo } from './types.ts';
 
 /** Bump when the build steps change in a way the other recipe parts do not show. */
-const KERNEL_FORMAT = 'netlab-kernel-v3';
+const KERNEL_FORMAT = 'netlab-kernel-v4';
 
 /**
  * Debian releases a `debian:` spec may name. Not bookworm-backports: its 6.12.95 cloud kernel hit
@@ -191,7 +191,7 @@ export async function ensureKernel(spec: string, opts: EnsureKernelOptions = {})
     const info = infoFrom(final, await readManifest(final) ?? manifest);
     emit({
       type: 'kernel-fetch', kernel: parsed.spec, phase: 'done', ms: Date.now() - started,
-      message: won ? `kernel ${parsed.spec} → ${version} ready` : `kernel ${version} was prepared concurrently by another process; using it`,
+      message: won ? `kernel ${parsed.spec} → ${version} ready` : `kernel ${version} is already in the cache (an earlier or concurrent build); using it`,
     });
     return info;
   } catch (err) {
@@ -504,15 +504,16 @@ async function installKernel(src: string, out: string, progress: (m: string) => 
   const cmd = payload ? PAYLOAD_TOOLS[payload.compression] : undefined;
   if (payload && cmd && findTool(cmd[0]!)) {
     progress(`decompressing the ${payload.compression} kernel for a PVH boot`);
-    const r = await execa(cmd[0]!, cmd.slice(1), {
-      input: buf.subarray(payload.offset, payload.offset + payload.length), encoding: 'buffer', reject: false,
-      cancelSignal: signal, maxBuffer: 1024 * 2 ** 20,
-    });
-    const elf = Buffer.from(r.stdout as Uint8Array);
-    if (elfComplete(elf) && elfHasPvhEntry(elf)) {
-      await writeFile(join(out, 'vmlinux'), elf);
-      return 'vmlinux';
-    }
+    const packed = join(out, 'payload.tmp');
+    const vmlinux = join(out, 'vmlinux');
+    await writeFile(packed, buf.subarray(payload.offset, payload.offset + payload.length));
+    // Redirected by the shell: execa piping tens of MB through JS costs ~9 s. Exit codes are ignored
+    // (the size trailer reads as trailing garbage); the ELF checks below decide.
+    await execa('sh', ['-c', 'exec "$@" < "$0" > "$1"', packed, vmlinux, ...cmd], { reject: false, cancelSignal: signal, stdin: 'ignore' });
+    await rm(packed, { force: true });
+    const elf = await readFile(vmlinux);
+    if (elfComplete(elf) && elfHasPvhEntry(elf)) return 'vmlinux';
+    await rm(vmlinux, { force: true });
     progress('the decompressed kernel is incomplete or has no PVH entry: keeping the bzImage');
   }
   await copyFile(src, join(out, 'vmlinuz'));

@@ -34,8 +34,9 @@ export function qemuVersion(): Promise<string> {
 // since (same kernel version, new modules disk), reads go wrong ("Bad message"). So the key names each
 // file's identity (path, size, mtime, inode), not only its version.
 async function fileIdentity(path: string): Promise<string> {
-  const st = await stat(path);
-  return `${path}:${st.size}:${st.mtimeMs}:${st.ino}`;
+  // A missing file is QEMU's to report, with the console; here it only makes a key no snapshot has.
+  const st = await stat(path).catch(() => undefined);
+  return st ? `${path}:${st.size}:${st.mtimeMs}:${st.ino}` : `${path}:missing`;
 }
 
 export async function snapshotKey(s: SnapshotShape): Promise<string> {

@@ -20,7 +20,7 @@ export interface KernelInfo {
   name: string;
   /** `uname -r` of this kernel. */
   version: string;
-  /** bzImage / vmlinuz path. */
+  /** Kernel to boot: an uncompressed vmlinux (PVH entry, no self-decompression on an emulated CPU) or the bzImage. */
   kernel: string;
   /** Tiny busybox initramfs that loads virtio + ext4 and switches to /dev/vda. */
   initrd: string;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import { DEFAULT_PACKAGES, ensureImage, imageRecipeHash } from '../../vm/image.ts';
-import { ensureKernel, initrdModuleOrder, KernelSpecError, parseKernelSpec } from '../../vm/kernel.ts';
+import { bzImagePayload, elfComplete, elfHasPvhEntry, ensureKernel, initrdModuleOrder, KernelSpecError, parseKernelSpec } from '../../vm/kernel.ts';
 import type { VmEvent } from '../../vm/events.ts';
 
 const BUILD_TIMEOUT = 15 * 60_000;
@@ -72,6 +72,10 @@ test('debian:bookworm fetches a 6.1 cloud kernel with an initramfs and a modules
   assert.equal(k.name, 'debian:bookworm');
   assert.match(k.version, /^6\.1\.\d+-\d+-cloud-amd64$/);
   for (const f of [k.kernel, k.initrd, k.modulesDisk]) assert.ok((await stat(f)).size > 0, f);
+  // Decompressed ahead of time (booted through its PVH entry), or the bzImage as shipped.
+  const kernelFile = await readFile(k.kernel);
+  if (k.kernel.endsWith('/vmlinux')) assert.ok(elfComplete(kernelFile) && elfHasPvhEntry(kernelFile), 'vmlinux is a whole ELF with a PVH entry');
+  else assert.ok(bzImagePayload(kernelFile), 'vmlinuz is a bzImage');
   const initrd = await stat(k.initrd);
   assert.ok(initrd.size > 300_000 && initrd.size < 3_000_000, `initrd is ${initrd.size} bytes`);
   const head = await readFile(k.initrd);
