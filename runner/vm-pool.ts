@@ -13,6 +13,8 @@ export interface PoolUnit { spec: UnitSpec; lab: Lab; kernelOverride: boolean }
 
 // Boots each unit's VMs once, on first lease (or ahead of time to overlap Playwright's start-up),
 // at most `parallel` units at a time; a failed boot is remembered so later tests fail fast.
+export class MachineDownError extends Error { override name = 'MachineDownError'; }
+
 export class VmPool {
   private sets = new Map<string, Promise<VmSet>>();
   private readonly limit;
@@ -50,6 +52,9 @@ export class VmPool {
   async acquire(id: string): Promise<UnitLease> {
     const set = await this.boot(id);
     const u = this.units.get(id)!;
+    // A guest that powered itself off (or crashed) stays down: say so at once, for every later check.
+    const down = set.names.filter((n) => set.isDown(n));
+    if (down.length) throw new MachineDownError(`machine ${down.join(', ')} is down: the guest powered off or crashed during the run`);
     const first = set.endpoints()[0];
     const lease: UnitLease = {
       id, endpoints: set.endpoints(), accel: this.accel, imageHash: this.image.recipeHash,
