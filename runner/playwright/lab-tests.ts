@@ -1,7 +1,7 @@
 import { test as base } from '@playwright/test';
 import type { CaptureResult, CheckResult, CommandRecord } from '../../reports/model.ts';
 import { brokerCall } from '../broker.ts';
-import { submissionMachines, submissionStages, type Lab, type StageSpec } from '../schema.ts';
+import { runOrder, submissionMachines, submissionStages, type Check, type Lab, type StageSpec } from '../schema.ts';
 import { labNics } from '../topology.ts';
 import type { UnitLease, UnitSpec } from '../units.ts';
 import { SshMachine, shellQuote } from '../../vm/ssh.ts';
@@ -76,25 +76,20 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
   });
 
   // A later stage runs as its own test just before the first check that belongs to it.
-  let stageDone = 0;
-  const defineStagesUpTo = (last: number) => {
-    for (; stageDone < last; stageDone++) {
-      const stage = stages[stageDone + 1]!;
-      test(`stage: ${stage.name}`, { annotation: [{ type: 'netlab-kind', description: 'stage' }, { type: 'netlab-stage', description: stage.name }] }, async ({ vms }, testInfo) => {
-        test.setTimeout(stage.timeout * subMachines.length + 60_000);
-        const records: CommandRecord[] = [];
-        try {
-          await runStage(vms, stage, records);
-        } finally {
-          await testInfo.attach('netlab-stage', { contentType: 'application/json', body: JSON.stringify({ records }) });
-          if (records.length) await testInfo.attach('stage output', { contentType: 'text/plain', body: records.map(asText).join('\n') });
-        }
-      });
-    }
+  const defineStage = (stage: StageSpec) => {
+    test(`stage: ${stage.name}`, { annotation: [{ type: 'netlab-kind', description: 'stage' }, { type: 'netlab-stage', description: stage.name }] }, async ({ vms }, testInfo) => {
+      test.setTimeout(stage.timeout * subMachines.length + 60_000);
+      const records: CommandRecord[] = [];
+      try {
+        await runStage(vms, stage, records);
+      } finally {
+        await testInfo.attach('netlab-stage', { contentType: 'application/json', body: JSON.stringify({ records }) });
+        if (records.length) await testInfo.attach('stage output', { contentType: 'text/plain', body: records.map(asText).join('\n') });
+      }
+    });
   };
 
-  for (const check of lab.checks) {
-    if (stages.length) defineStagesUpTo(Math.max(0, stages.findIndex((s) => s.name === (check.stage ?? stages[0]!.name))));
+  const defineCheck = (check: Check) => {
     const annotation = [
       { type: 'netlab-kind', description: 'check' },
       { type: 'netlab-check-id', description: check.id },
@@ -111,9 +106,11 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
       if (result.commands.length) await testInfo.attach('output', { contentType: 'text/plain', body: result.commands.map(asText).join('\n') });
       if (result.status !== 'passed') throw checkFailure(result, check.hint);
     });
-  }
+  };
 
-  defineStagesUpTo(Math.max(0, stages.length - 1));
+  for (const item of runOrder(lab)) {
+    if ('stage' in item) { if (unit.submission) defineStage(item.stage); } else defineCheck(item.check);
+  }
 
   test('final state', { annotation: [{ type: 'netlab-kind', description: 'final' }] }, async ({ vms }, testInfo) => {
     test.setTimeout(180_000);

@@ -58,6 +58,11 @@ export default class NetlabReporter implements Reporter {
       const s = json<{ records: CommandRecord[]; lease: UnitLease; captureErrors: Record<string, string> }>(result, 'netlab-setup');
       if (s) Object.assign(unit, { setup: s.records, lease: s.lease, captureErrors: s.captureErrors });
       else if (result.status !== 'passed') unit.infraError = error || `setup ${result.status}`;
+    } else if (kind === 'stage') {
+      // A later stage of the submission: its commands join the setup section, in the order they ran.
+      const s = json<{ records: CommandRecord[] }>(result, 'netlab-stage');
+      if (s) unit.setup.push(...s.records);
+      if (result.status !== 'passed' && result.status !== 'skipped') unit.infraError ??= `stage ${note(test, 'netlab-stage')}: ${error.split('\n')[0] || result.status}`;
     } else if (kind === 'check') {
       const id = note(test, 'netlab-check-id')!;
       const c = json<CheckResult>(result, 'netlab-check') ?? {

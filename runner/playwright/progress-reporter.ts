@@ -1,10 +1,10 @@
 import type { Reporter, TestCase, TestResult } from '@playwright/test/reporter';
 import { createColors } from 'picocolors';
 
-// One line per finished check while the run goes; the graded summary comes from the CLI at the end,
+// One line per finished check while the run goes, on stderr (stdout carries results, e.g. --json); the graded summary comes from the CLI at the end,
 // so failures are explained once, there, with their hints.
 export default class ProgressReporter implements Reporter {
-  private c = createColors(!process.env.NO_COLOR && !!process.stdout.isTTY);
+  private c = createColors(!process.env.NO_COLOR && !!process.stderr.isTTY);
   private multi = false;
 
   printsToStdio() { return true; }
@@ -18,10 +18,10 @@ export default class ProgressReporter implements Reporter {
     const where = this.multi ? this.c.dim(`[${test.parent.project()?.name}] `) : '';
     const secs = this.c.dim(`(${(result.duration / 1000).toFixed(1)} s)`);
     const title = kind === 'check' ? test.title : this.c.dim(test.title);
-    process.stdout.write(`  ${mark} ${where}${title} ${secs}\n`);
+    process.stderr.write(`  ${mark} ${where}${title} ${secs}\n`);
     if (!ok && kind !== 'check') {
       const msg = result.errors.map((e) => e.message ?? '').join('\n').replace(/\x1b\[[0-9;]*m/g, '').split('\n')[0];
-      if (msg) process.stdout.write(`    ${this.c.red(msg)}\n`);
+      if (msg) process.stderr.write(`    ${this.c.red(msg)}\n`);
     }
   }
 }

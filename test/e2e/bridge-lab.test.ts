@@ -15,9 +15,9 @@ interface Summary { status: string; score: number; maxScore: number; checks: { i
 
 const runtimeDir = await mkdtemp(join(tmpdir(), 'netlab-e2e-rt-'));
 
-async function grade(submission: string | undefined) {
+async function grade(submission: string | undefined, extra: string[] = []) {
   const out = await mkdtemp(join(tmpdir(), 'netlab-e2e-'));
-  const args = ['labs/bridge', '--out', out, ...(submission ? ['--submission', `test/fixtures/submissions/bridge/${submission}`] : [])];
+  const args = ['labs/bridge', '--out', out, ...(submission ? ['--submission', `test/fixtures/submissions/bridge/${submission}`] : []), ...extra];
   const r = await runCli(args, { timeoutMs: 300_000, env: { NETLAB_RUNTIME_DIR: runtimeDir } });
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
   // Every run tears down what it started: no QEMU of this run, no run folder.
@@ -52,11 +52,18 @@ const mistakes: [string, number, string[]][] = [
 
 for (const [file, score, failed] of mistakes) {
   test(`a typical mistake (${file}) grades ${score}/22 with exit 1 and the failing checks named`, async () => {
-    const res = await grade(file);
+    const json = file === 'no-bridge-address.sh';
+    const res = await grade(file, json ? ['--json'] : []);
     assert.equal(res.r.exitCode, 1, res.r.all);
     assert.equal(res.summary.score, score);
     assert.deepEqual(res.failed, failed);
-    assert.match(res.r.stdout, /hint: /);
+    if (json) {
+      // --json: stdout is exactly one JSON document; progress went to stderr.
+      const units = JSON.parse(res.r.stdout) as { unit: string; status: string; score: number; maxScore: number }[];
+      assert.deepEqual(units.map((u) => [u.unit, u.status, u.score, u.maxScore]), [['bridge', 'failed', score, 22]]);
+    } else {
+      assert.match(res.r.stdout, /hint: /);
+    }
     if (file === 'no-default-route.sh') await checkReportInChromium(res.out);
   });
 }
