@@ -1,0 +1,67 @@
+// The host-none lab end to end on real VMs: the reference grades full marks, typical mistakes grade the
+// exact partial scores with the failing checks named and a hint pointing at the mistake.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.ts';
+import { qemuPidsUnder } from '../helpers/processes.ts';
+
+interface Summary { status: string; score: number; maxScore: number; checks: { id: string; status: string; points: number }[] }
+
+const LAB = 'host-none';
+const MAX = 21;
+const runtimeDir = await mkdtemp(join(tmpdir(), 'netlab-e2e-rt-'));
+
+async function grade(submission: string | undefined) {
+  const out = await mkdtemp(join(tmpdir(), 'netlab-e2e-'));
+  const args = [`labs/${LAB}`, '--out', out, ...(submission ? ['--submission', `test/fixtures/submissions/${LAB}/${submission}`] : [])];
+  const r = await runCli(args, { timeoutMs: 300_000, env: { NETLAB_RUNTIME_DIR: runtimeDir } });
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
+  assert.deepEqual(qemuPidsUnder(runtimeDir), [], 'no qemu left behind');
+  assert.deepEqual(existsSync(runtimeDir) ? readdirSync(runtimeDir) : [], [], 'no run folder left behind');
+  return { r, out, summary, failed: summary.checks.filter((c) => c.status !== 'passed').map((c) => c.id).sort() };
+}
+
+test(`the reference solution (host, none and bridge modes) grades ${MAX}/${MAX}, exit 0, with the docker0 capture`, async () => {
+  const { r, out, summary } = await grade(undefined);
+  assert.equal(r.exitCode, 0, r.all);
+  assert.equal(summary.status, 'passed');
+  assert.equal(summary.score, MAX);
+  assert.equal(summary.maxScore, MAX);
+  assert.match(r.stdout, new RegExp(`Score: ${MAX}/${MAX}`));
+  assert.ok(existsSync(join(out, 'captures/docker0.pcap')));
+  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+  const stdoutOf = (id: string) => result.checks.find((c: { id: string }) => c.id === id).commands.at(-1).stdout as string;
+  // Host mode: the listener's network namespace is PID 1's, though its PID namespace is its own.
+  const ns = /its network namespace: (net:\[\d+\])[\s\S]*the host's \(PID 1\): +(net:\[\d+\])/.exec(stdoutOf('the-server-on-port-8080-shares-the-host-s-network-namespace'));
+  assert.ok(ns);
+  assert.equal(ns[1], ns[2]);
+  // Bridge mode: what arrives outside carries the host's address, not the container's.
+  assert.match(stdoutOf('c-bridge-masqueraded'), /IP 198\.51\.100\.1 > 198\.51\.100\.2: ICMP echo request/);
+});
+
+const mistakes: [string, number, string[], RegExp][] = [
+  // The "host-mode" server in a namespace of its own: the host's 8080 stays free and unreachable.
+  ['host-in-netns.sh', 14, [
+    'c-bridge-reaches-the-host-mode-container-at-172-17-0-1-8080', 'http-answer-crossed-docker0',
+    'port-8080-is-taken-on-the-host-a-second-bind-fails', 'the-host-reaches-the-host-mode-container-at-127-0-0-1-8080',
+    'the-server-on-port-8080-shares-the-host-s-network-namespace',
+  ], /without `ip netns exec`/],
+  ['none-lo-down.sh', 19, ['c-none-serves-and-reaches-127-0-0-1-8080-on-its-own-loopback', 'lo-is-up-in-c-none'], /ip netns exec c-none ip link set lo up/],
+  ['no-masquerade.sh', 19, ['c-bridge-masqueraded'], /-j MASQUERADE/],
+];
+
+for (const [file, score, failed, hint] of mistakes) {
+  test(`a typical mistake (${file}) grades ${score}/${MAX} with exit 1 and the failing checks named`, async () => {
+    const res = await grade(file);
+    assert.equal(res.r.exitCode, 1, res.r.all);
+    assert.equal(res.summary.score, score);
+    assert.equal(res.summary.maxScore, MAX);
+    assert.deepEqual(res.failed, failed);
+    assert.match(res.r.stdout, /hint: /);
+    assert.match(res.r.stdout, hint);
+  });
+}

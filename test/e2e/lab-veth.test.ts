@@ -1,0 +1,67 @@
+// The veth lab end to end on real VMs: the reference grades full marks, typical mistakes grade the
+// exact partial scores with the failing checks named and a hint pointing at the mistake.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.ts';
+import { qemuPidsUnder } from '../helpers/processes.ts';
+
+interface Summary { status: string; score: number; maxScore: number; checks: { id: string; status: string; points: number }[] }
+
+const LAB = 'veth';
+const MAX = 17;
+const runtimeDir = await mkdtemp(join(tmpdir(), 'netlab-e2e-rt-'));
+
+async function grade(submission: string | undefined) {
+  const out = await mkdtemp(join(tmpdir(), 'netlab-e2e-'));
+  const args = [`labs/${LAB}`, '--out', out, ...(submission ? ['--submission', `test/fixtures/submissions/${LAB}/${submission}`] : [])];
+  const r = await runCli(args, { timeoutMs: 300_000, env: { NETLAB_RUNTIME_DIR: runtimeDir } });
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
+  assert.deepEqual(qemuPidsUnder(runtimeDir), [], 'no qemu left behind');
+  assert.deepEqual(existsSync(runtimeDir) ? readdirSync(runtimeDir) : [], [], 'no run folder left behind');
+  return { r, out, summary, failed: summary.checks.filter((c) => c.status !== 'passed').map((c) => c.id).sort() };
+}
+
+test(`the reference solution (seed 001's veth pair, lo up) grades ${MAX}/${MAX}, exit 0`, async () => {
+  const { r, out, summary } = await grade(undefined);
+  assert.equal(r.exitCode, 0, r.all);
+  assert.equal(summary.status, 'passed');
+  assert.equal(summary.score, MAX);
+  assert.equal(summary.maxScore, MAX);
+  assert.match(r.stdout, new RegExp(`Score: ${MAX}/${MAX}`));
+  // The peer check prints both ends' indexes: veth111@if<veth222's index> and back.
+  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+  const pair = result.checks.find((c: { id: string }) => c.id === 'one-pair-veth111-ifn-is-veth222');
+  const m = /ns1: (\d+): veth111@if(\d+):[\s\S]*ns2: (\d+): veth222@if(\d+):/.exec(pair.commands.at(-1).stdout);
+  assert.ok(m, pair.commands.at(-1).stdout);
+  assert.equal(m[2], m[3]);
+  assert.equal(m[4], m[1]);
+  // The in-namespace capture saw ICMP echo requests from 10.1.1.2.
+  const cap = result.checks.find((c: { id: string }) => c.id === 'veth222-receives-veth111-frames');
+  assert.match(cap.commands.at(-1).stdout, /10\.1\.1\.2 > 10\.1\.1\.3: ICMP echo request/);
+});
+
+const mistakes: [string, number, string[], RegExp][] = [
+  // The seed's commands verbatim: everything works except 127.0.0.1 inside the namespaces.
+  ['no-lo.sh', 16, ['lo-is-up-in-both-namespaces'], /ip link set lo up/],
+  ['wrong-prefix.sh', 16, ['both-addresses-are-24-10-1-2-1-is-not-on-link'], /prefix length \/24/],
+  ['peer-down.sh', 8, [
+    'both-ends-of-the-pair-are-up', 'ns1-reaches-ns2-over-the-veth-pair', 'ns1-resolves-10-1-1-3-with-arp-over-the-pair',
+    'ns2-reaches-ns1-over-the-veth-pair', 'veth222-receives-veth111-frames',
+  ], /ip netns exec ns2 ip link set veth222 up/],
+];
+
+for (const [file, score, failed, hint] of mistakes) {
+  test(`a typical mistake (${file}) grades ${score}/${MAX} with exit 1 and the failing checks named`, async () => {
+    const res = await grade(file);
+    assert.equal(res.r.exitCode, 1, res.r.all);
+    assert.equal(res.summary.score, score);
+    assert.equal(res.summary.maxScore, MAX);
+    assert.deepEqual(res.failed, failed);
+    assert.match(res.r.stdout, /hint: /);
+    assert.match(res.r.stdout, hint);
+  });
+}
