@@ -11,7 +11,7 @@ import { InfraError } from '../../vm/errors.ts';
 import { startVmSet } from '../../vm/lab-vms.ts';
 import { succeed } from '../../vm/wait.ts';
 import { bootMachines } from '../helpers/vms.ts';
-import { alive, qemuPidsUnder } from '../helpers/processes.ts';
+import { alive, processesNaming, qemuPidsUnder } from '../helpers/processes.ts';
 
 process.env.NETLAB_RUNTIME_DIR = await mkdtemp(join(tmpdir(), 'netlab-engine-rt-'));
 const runtime = process.env.NETLAB_RUNTIME_DIR;
@@ -83,4 +83,18 @@ test('a machine that fails to boot tears down its healthy siblings: no qemu left
   assert.ok(seen.length >= 1, 'the healthy machine had started');
   assert.deepEqual(seen.filter(alive), []);
   assert.deepEqual(qemuPidsUnder(runtime), []);
+});
+
+test('three machines on one segment share a switch (vde_switch) and reach each other', async () => {
+  const set = await bootMachines(['x', 'y', 'z'], [{ name: 'lan', machines: ['x', 'y', 'z'] }]);
+  try {
+    const names = ['x', 'y', 'z'];
+    for (const [i, n] of names.entries()) await succeed(set.machine(n), `ip link set eth1 up && ip addr add 192.168.88.${i + 1}/24 dev eth1`);
+    assert.match(await succeed(set.machine('x'), 'ping -c 1 -W 2 192.168.88.2 && ping -c 1 -W 2 192.168.88.3'), /1 received[\s\S]*1 received/);
+    assert.match(await succeed(set.machine('z'), 'ping -c 1 -W 2 192.168.88.2'), /1 received/);
+  } finally {
+    await set.stop();
+  }
+  assert.deepEqual(qemuPidsUnder(runtime), []);
+  assert.deepEqual(processesNaming('vde_switch', runtime), [], 'the switch is gone too');
 });

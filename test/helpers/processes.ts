@@ -1,16 +1,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** PIDs of QEMU processes whose command line names `dir` (their overlays and sockets live there). */
-export function qemuPidsUnder(dir: string): number[] {
+/** PIDs of processes whose program is `program` and whose command line names `dir`. */
+export function processesNaming(program: string, dir: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmd.startsWith('qemu-system') || cmd.includes('/qemu-system')) if (cmd.includes(dir)) pids.push(Number(entry));
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv[0]?.split('/').pop() === program && argv.some((a) => a.includes(dir))) pids.push(Number(entry));
     } catch { /* exited meanwhile */ }
   }
   return pids;
+}
+
+/** PIDs of QEMU processes whose command line names `dir` (their overlays and sockets live there). */
+export function qemuPidsUnder(dir: string): number[] {
+  return processesNaming('qemu-system-x86_64', dir);
 }
 
 export function alive(pid: number): boolean {

@@ -72,3 +72,10 @@ test('missing host tools (no qemu) exit 69 with the exact apt command', async ()
   assert.match(r.stderr, /qemu-system-x86_64/);
   assert.match(r.stderr, /apt-get install -y .*qemu-system-x86/);
 });
+
+test('a closed pipe (--list | head -1) ends quietly', async () => {
+  const { execa } = await import('execa');
+  const r = await execa('bash', ['-c', `node ${JSON.stringify((await import('../helpers/cli.ts')).cliPath)} labs --list | head -1`], { reject: false });
+  assert.equal(r.exitCode, 0);
+  assert.doesNotMatch(r.stderr, /EPIPE|Error/);
+});
