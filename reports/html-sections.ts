@@ -54,6 +54,7 @@ export function checkItem(c: CheckResult, index: number, opts: SectionOptions): 
   const status = c.status;
   const partial = c.points < c.maxPoints && status !== 'skipped';
   const visibility = isHidden(c) ? ` <span class="badge attempt">${c.visibility === 'hidden' ? 'hidden' : 'after due date'}</span>` : '';
+  const group = c.group ? ` <span class="badge attempt" data-testid="check-group">group ${esc(c.group)}</span>` : '';
   const body: string[] = [];
   if (status === 'failed' && c.hint) body.push(`<div class="hint" data-testid="hint"><strong>Hint:</strong> ${prose(c.hint)}</div>`);
   if (c.reason) body.push(`<div class="hint" data-testid="reason"><strong>${status === 'error' ? 'Error' : 'Skipped'}:</strong> ${prose(c.reason)}</div>`);
@@ -67,7 +68,7 @@ export function checkItem(c: CheckResult, index: number, opts: SectionOptions): 
   if (c.commands.length === 0 && !c.capture) body.push('<p class="muted">No commands ran.</p>');
   return `<details class="check ${esc(status)}" id="${idFor('check', c.id)}" data-testid="check" data-status="${esc(status)}" data-check-id="${esc(c.id)}">`
     + `<summary><span class="icon ${esc(status)}" aria-label="${esc(status)}">${ICONS[status] ?? '?'}</span>`
-    + `<span class="check-name" data-testid="check-name">${esc(c.name)}<span class="check-id">${esc(c.id)}</span>${visibility}</span>`
+    + `<span class="check-name" data-testid="check-name">${esc(c.name)}<span class="check-id">${esc(c.id)}</span>${visibility}${group}</span>`
     + `<span class="points${partial ? ' partial' : ''}" data-testid="check-points">${points}</span></summary>`
     + `<div class="body">${body.join('')}<p class="muted">Took ${formatDuration(c.durationMs)}.</p></div></details>`;
 }

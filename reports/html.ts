@@ -38,9 +38,24 @@ function header(r: RunResult): string {
     + `<span class="pill ${r.status}" data-testid="status">${STATUS_WORD[r.status] ?? esc(r.status)}</span></div></header>`;
 }
 
+// What the student's own script did when it did not simply succeed: timed out, crashed a machine.
+const SUBMISSION_WORDS = {
+  failed: 'Your submission exited with an error.',
+  timeout: 'Your submission ran past its time limit: it was stopped, with every process it started.',
+  crashed: 'Your submission crashed a machine: checks on it could not run and score 0.',
+} as const;
+
+function submissionBanner(r: RunResult): string {
+  const s = r.submissionRun;
+  if (!s || s.status === 'ok' || s.status === 'failed') return '';
+  return `<div class="banner" role="alert" data-testid="submission-status" data-status="${esc(s.status)}"><strong>${SUBMISSION_WORDS[s.status]}</strong>`
+    + `${s.detail ? `<pre>${esc(s.detail)}</pre>` : ''}</div>`;
+}
+
 function checksSection(r: RunResult, opts: SectionOptions): string {
   const failed = r.checks.filter((c) => c.status === 'failed' || c.status === 'error').length;
-  const counts = `${r.checks.length} check${r.checks.length === 1 ? '' : 's'}${failed ? `, ${failed} not passed` : ''}`;
+  const groups = (r.groups ?? []).map((g) => `group ${esc(g.name)}: ${formatPoints(g.points)} / ${formatPoints(g.maxPoints)} (counts at most ${formatPoints(g.cap)})`).join(' · ');
+  const counts = `${r.checks.length} check${r.checks.length === 1 ? '' : 's'}${failed ? `, ${failed} not passed` : ''}${groups ? ` · ${groups}` : ''}`;
   const list = r.checks.length
     ? `<div class="checks">${r.checks.map((c, i) => checkItem(c, i, opts)).join('')}</div>`
     : '<p class="muted">No check ran.</p>';
@@ -59,6 +74,7 @@ export function renderHtml(result: RunResult, opts: HtmlOptions = {}): string {
     header(r),
     r.error ? `<div class="banner" role="alert" data-testid="run-error"><strong>The run did not complete.</strong>`
       + `<pre>${esc(r.error)}</pre></div>` : '',
+    submissionBanner(r),
     svg ? `<section class="card" id="topology"><h2>Topology</h2><div class="topology-wrap">${svg}</div></section>` : '',
     checksSection(r, opts),
     capturesSection(r.captures),

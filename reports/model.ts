@@ -39,6 +39,30 @@ export interface CheckResult {
   capture?: string;
   /** Why it was skipped or errored. */
   reason?: string;
+  /** Group (lab `groups`) whose cap applies to this check's points. */
+  group?: string;
+}
+
+/** A group of checks whose points together count at most `cap`. */
+export interface GroupResult {
+  name: string;
+  cap: number;
+  /** Points earned by the group's checks, after the cap. */
+  points: number;
+  /** Points the group's checks are worth, after the cap. */
+  maxPoints: number;
+}
+
+/**
+ * How the student's submission itself ran: ok (exit 0), failed (non-zero exit), timeout (stopped at
+ * its time limit, with every process it started), crashed (a machine powered off or stopped answering).
+ */
+export interface SubmissionRun {
+  status: 'ok' | 'failed' | 'timeout' | 'crashed';
+  /** In words, for the report: which machine, what happened. */
+  detail?: string;
+  /** Machines that went down (checks on them could not run). */
+  down?: string[];
 }
 
 export interface PacketRow {
@@ -85,6 +109,12 @@ export interface RunResult {
   /** passed: every check passed; failed: some check failed; error: infrastructure failure. */
   status: 'passed' | 'failed' | 'error';
   error?: string;
+  /** How the submission ran (absent without a submission, or when the run never got to it). */
+  submissionRun?: SubmissionRun;
+  /** Capped groups of checks; `score` and `maxScore` already apply their caps. */
+  groups?: GroupResult[];
+  /** sha256 of lab.yaml and the graded file: `--resume` re-grades only when it changed. */
+  inputHash?: string;
   /** Setup and submission commands, in order. */
   setup: CommandRecord[];
   checks: CheckResult[];

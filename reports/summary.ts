@@ -1,8 +1,11 @@
-// Writes a run's report folder: index.html (people), summary.json (machines), result.json (everything).
+// Writes a run's report folder: index.html (people), summary.json (machines), result.json (everything
+// the viewer may see). A student's folder is written from studentView(): nothing of hidden checks.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { toGradescope } from './gradescope.ts';
 import { renderHtml, type HtmlOptions } from './html.ts';
-import type { CheckResult, RunResult } from './model.ts';
+import type { CheckResult, GroupResult, RunResult, SubmissionRun } from './model.ts';
+import { studentView } from './redact.ts';
 
 /** summary.json: the short machine-readable verdict of one run. */
 export interface Summary {
@@ -15,10 +18,16 @@ export interface Summary {
   startedAt: string;
   status: RunResult['status'];
   error?: string;
+  /** How the submission ran: ok, failed (non-zero exit), timeout, crashed. */
+  submissionStatus?: SubmissionRun['status'];
+  submissionDetail?: string;
+  /** See RunResult.inputHash. */
+  inputHash?: string;
+  groups?: GroupResult[];
   score: number;
   maxScore: number;
   durationMs: number;
-  checks: Pick<CheckResult, 'id' | 'name' | 'status' | 'points' | 'maxPoints' | 'durationMs' | 'visibility'>[];
+  checks: Pick<CheckResult, 'id' | 'name' | 'status' | 'points' | 'maxPoints' | 'durationMs' | 'visibility' | 'group'>[];
   captures: { name: string; packetCount: number; error?: string }[];
 }
 
@@ -34,11 +43,15 @@ export function summarize(r: RunResult): Summary {
     startedAt: r.startedAt,
     status: r.status,
     ...(r.error ? { error: r.error } : {}),
+    ...(r.submissionRun ? { submissionStatus: r.submissionRun.status, ...(r.submissionRun.detail ? { submissionDetail: r.submissionRun.detail } : {}) } : {}),
+    ...(r.inputHash ? { inputHash: r.inputHash } : {}),
+    ...(r.groups?.length ? { groups: r.groups } : {}),
     score: r.score,
     maxScore: r.maxScore,
     durationMs: r.durationMs,
     checks: r.checks.map((c) => ({
       id: c.id, name: c.name, status: c.status, points: c.points, maxPoints: c.maxPoints, durationMs: c.durationMs, visibility: c.visibility,
+      ...(c.group ? { group: c.group } : {}),
     })),
     captures: r.captures.map((c) => ({ name: c.name, packetCount: c.packetCount, ...(c.error ? { error: c.error } : {}) })),
   };
@@ -54,14 +67,24 @@ export async function writeSummary(result: RunResult, outDir: string): Promise<s
 
 export interface ReportFiles { dir: string; html: string; summary: string; result: string }
 
-// Writes the whole report folder: index.html, summary.json and result.json (the full RunResult,
-// hidden checks included: hand students index.html, not the folder, when checks are hidden).
+// Writes a whole report folder: index.html, summary.json and result.json. By default it is the
+// student's folder (studentView: hidden checks reduced to their points); with showHidden it is the
+// staff copy, with everything.
 export async function writeReport(result: RunResult, outDir: string, opts: HtmlOptions = {}): Promise<ReportFiles> {
+  const shown = opts.showHidden ? result : studentView(result);
   await mkdir(outDir, { recursive: true });
   const html = join(outDir, 'index.html');
   const full = join(outDir, 'result.json');
-  await writeFile(html, renderHtml(result, opts));
-  await writeFile(full, JSON.stringify(result, null, 2) + '\n');
-  const summary = await writeSummary(result, outDir);
+  await writeFile(html, renderHtml(shown, opts));
+  await writeFile(full, JSON.stringify(shown, null, 2) + '\n');
+  const summary = await writeSummary(shown, outDir);
   return { dir: outDir, html, summary, result: full };
+}
+
+// Writes Gradescope's results.json for a run into dir; returns its path.
+export async function writeGradescope(result: RunResult, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'results.json');
+  await writeFile(file, JSON.stringify(toGradescope(result), null, 2) + '\n');
+  return file;
 }

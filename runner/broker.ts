@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { UnitLease } from './units.ts';
+import type { DownMachine, UnitLease } from './units.ts';
 
 // The VMs live in the netlab-run process, not in Playwright workers: a failed test restarts its
 // worker (microsoft/playwright#32803), and the lab must survive that. Workers lease a unit's machines
@@ -9,17 +9,28 @@ import type { UnitLease } from './units.ts';
 export interface BrokerHandlers {
   acquire(unitId: string): Promise<UnitLease>;
   release(unitId: string): Promise<void>;
+  /** Machines of the unit that are down; waits up to waitMs for one to go down (a guest powering off). */
+  health?(unitId: string, waitMs: number): Promise<{ down: DownMachine[] }>;
+  /** Stops one machine that stopped answering; it stays down, with this reason. */
+  kill?(unitId: string, machine: string, reason: string): Promise<void>;
 }
+
+export type BrokerOp = 'acquire' | 'release' | 'health' | 'kill';
 
 export interface Broker { url: string; close(): Promise<void> }
 
 export async function startBroker(h: BrokerHandlers): Promise<Broker> {
   const server: Server = createServer(async (req, res) => {
-    const m = /^\/units\/([^/]+)\/(acquire|release)$/.exec(req.url ?? '');
+    const url = new URL(req.url ?? '/', 'http://broker');
+    const m = /^\/units\/([^/]+)\/(acquire|release|health|kill)$/.exec(url.pathname);
     if (!m || req.method !== 'POST') { res.writeHead(404).end(); return; }
     const id = decodeURIComponent(m[1]!);
+    const q = url.searchParams;
     try {
-      const body = m[2] === 'acquire' ? await h.acquire(id) : (await h.release(id), { ok: true });
+      const body = m[2] === 'acquire' ? await h.acquire(id)
+        : m[2] === 'health' ? (await h.health?.(id, Math.min(30_000, Number(q.get('wait')) || 0))) ?? { down: [] }
+          : m[2] === 'kill' ? (await h.kill?.(id, q.get('machine') ?? '', q.get('reason') ?? 'stopped by the grader'), { ok: true })
+            : (await h.release(id), { ok: true });
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     } catch (err) {
       const e = err as Error;
@@ -43,8 +54,9 @@ export class BrokerError extends Error {
   constructor(message: string, readonly fix?: string) { super(message); }
 }
 
-export async function brokerCall(url: string, unit: string, op: 'acquire' | 'release'): Promise<unknown> {
-  const res = await fetch(`${url}/units/${encodeURIComponent(unit)}/${op}`, { method: 'POST', signal: AbortSignal.timeout(600_000) });
+export async function brokerCall(url: string, unit: string, op: BrokerOp, params: Record<string, string | number> = {}): Promise<unknown> {
+  const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
+  const res = await fetch(`${url}/units/${encodeURIComponent(unit)}/${op}${query ? `?${query}` : ''}`, { method: 'POST', signal: AbortSignal.timeout(600_000) });
   const body = await res.json() as { error?: string; fix?: string };
   if (!res.ok) throw new BrokerError(body.error ?? `broker answered ${res.status}`, body.fix);
   return body;

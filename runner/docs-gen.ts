@@ -193,6 +193,15 @@ retried every \`interval\` until \`until\` has passed since its first attempt (f
 like ARP or routing); the report keeps the first and last attempts. Checks run in order; a failed
 check never stops the ones after it (partial credit).
 
+Grading: a check is worth \`points\` (default 1), all or nothing — or a share of them with
+\`partial\` (instead of \`expect\`; the exit code does not matter): \`partial: fraction\` reads the
+share from the last line of stdout (\`3/4\`, \`0.75\` or \`75%\`), and
+\`partial: { lines: "^ok ", of: 4 }\` gives \`points/4\` for each stdout line matching \`^ok \` (at most
+4 count); a partial check passes only with all its points. Checks that name the same \`group\` add up
+to at most that group's \`max\` (\`groups: { connectivity: { max: 5 } }\`), in the score and in the
+maximum. \`visibility: hidden\` or \`after_due_date\` keeps a check's name, commands, output and
+hints out of everything a student gets (see [grading.md](grading.md)).
+
 ## Links and NICs
 
 Every machine has a management NIC, \`eth0\`, used for SSH only. Each link a machine is on adds a NIC:
@@ -217,6 +226,8 @@ Besides types and formats, loading a lab checks that:
 - every \`on\` (setup steps, submission, captures, run checks, collect) and every link member names a
   declared machine; link \`addresses\` only name that link's machines, and a machine joins a link once;
 - every capture check's \`capture\` names a declared capture;
+- every check's \`group\` names a declared group; \`partial\` comes without \`expect\`, and its
+  \`lines\` regular expression compiles;
 - check names, check ids (given or derived from the name), capture names and link names are unique;
 - \`stdout.matches\`/\`stderr.matches\` regular expressions compile;
 - \`submission.reference\` is a file in the lab folder.

@@ -74,15 +74,31 @@ const StepSchema = z.strictObject({
   timeout: duration().prefault('60s').describe('Time limit for the command. Default 60s.'),
 }).meta({ title: 'Setup step', description: 'A command run before the submission, e.g. to load modules or prepare files.' });
 
+const StageSchema = z.strictObject({
+  name: name(CAPTURE_NAME, 'masquerade', 'lowercase letters, digits, "-" and "_", starting with a letter or digit')
+    .describe('Unique name; checks name it in `stage` to run after it. Required.'),
+  run: command('Command that runs this stage of the submission, in /root/submission, e.g. `bash nat.sh masquerade`. Required.'),
+  timeout: duration().optional().describe('Time limit for the command (on each machine). Default: `submission.timeout`.'),
+}).meta({ title: 'Stage', description: 'One step of a submission in stages. The first runs in setup; each later one runs (as its own test, shown with the setup in the report) just before the first check that names it, or after the last check when no check does.' });
+
 const SubmissionSchema = z.strictObject({
   file: z.string().regex(FILE_NAME, { error: 'expected a plain file name such as bridge.sh (no folders)' })
     .describe('Name the student\'s file has in the VM: it is uploaded to /root/submission/<file>. Required.'),
-  run: command('Command that runs the submission, in /root/submission, e.g. `bash bridge.sh up`. Required.'),
-  on: machineRef('Machine the submission runs on. Required.'),
-  timeout: duration().prefault('120s').describe('Time limit for the submission command. Default 120s.'),
+  run: command('Command that runs the submission, in /root/submission, e.g. `bash bridge.sh up`. Exactly one of `run` and `stages` is required.').optional(),
+  stages: z.array(StageSchema).min(1).optional()
+    .describe('The submission as a story in steps, instead of `run`: e.g. `[{ name: no-nat, run: bash nat.sh 1 }, { name: masquerade, run: bash nat.sh 2 }]`. Each check belongs to one stage (its `stage`, default the first) and checks are ordered by stage. Default: none (use `run`).'),
+  on: z.union([machineRef('A machine name.'), z.array(machineRef('A machine name.')).min(1)], { error: 'expected a machine name, or a list of machine names' })
+    .describe('Machine the submission runs on, or a list of machines: the file is uploaded to each, and each command (`run`, or every stage) runs on each of them in list order, one after the other (`hostname` tells the script where it runs). Required.'),
+  timeout: duration().prefault('120s').describe('Time limit for the submission command (on each machine; for stages, the default of each stage). Default 120s.'),
   reference: z.string().min(1).optional()
     .describe('Reference solution, relative to the lab folder; graded when no --submission is given. Must exist. Default: none (then --submission is required).'),
-}).meta({ title: 'Submission', description: 'The student\'s script: uploaded, then run once after setup. Omit it for a lab that only runs checks.' });
+}).superRefine((s, ctx) => {
+  if ((s.run === undefined) === (s.stages === undefined)) {
+    ctx.addIssue({ code: 'custom', input: s, message: s.run === undefined
+      ? `expected run (one command) or stages (commands run in steps), found neither${FIX}e.g. run: bash bridge.sh up`
+      : `expected run or stages, found both${FIX}keep run for one command, or move it into stages as the first stage` });
+  }
+}).meta({ title: 'Submission', description: 'The student\'s script: uploaded, then run once after setup (`run`), or in steps between the checks (`stages`). Omit it for a lab that only runs checks.' });
 
 const CaptureSchema = z.strictObject({
   name: name(CAPTURE_NAME, 'br', 'lowercase letters, digits, "-" and "_", starting with a letter or digit').describe('Unique name; capture checks refer to it and the report names the pcap after it. Required.'),
@@ -91,7 +107,7 @@ const CaptureSchema = z.strictObject({
     .describe('Interface to capture on (`any` for all). Required. It must exist when the capture starts.'),
   filter: z.string().default('').describe('tcpdump (BPF) filter, e.g. "arp or icmp". Default "" (every packet).'),
   start: z.enum(['before-submission', 'after-submission']).default('after-submission')
-    .describe('When tcpdump starts: before-submission (after setup) or after-submission. Default after-submission.'),
+    .describe('When tcpdump starts: before-submission (after setup) or after-submission (after `submission.run`, or after its first stage). Default after-submission.'),
 }).meta({ title: 'Capture', description: 'A packet capture (tcpdump) kept until the end of the run; its pcap is in the report.' });
 
 // ---------------------------------------------------------------------------------------------
@@ -146,6 +162,10 @@ const checkCommon = {
   }).optional().meta({ title: 'Feedback', description: 'Feedback text for the report (and Gradescope). Default: none.' }),
   visibility: z.enum(['visible', 'hidden', 'after_due_date']).default('visible')
     .describe('Who sees the result (Gradescope semantics): visible, hidden, after_due_date. Default visible.'),
+  group: z.string().min(1).optional()
+    .describe('Name of a group (under `groups`) this check belongs to: the points of a group\'s checks together count at most the group\'s `max`. Default: none.'),
+  stage: z.string().min(1).optional()
+    .describe('Name of the submission stage (under `submission.stages`) this check grades: it runs after that stage and before the next. Checks must be in stage order. Default: the first stage.'),
   requires: z.strictObject({
     modules: z.array(z.string().min(1)).optional().describe('Kernel modules the check needs, e.g. [vxlan].'),
     kernel: z.string().regex(KERNEL_RANGE, { error: 'expected a kernel version range such as ">=5.15"' }).optional().describe('Kernel versions the check applies to, e.g. ">=5.15".'),
@@ -162,6 +182,14 @@ const RunCheckInput = z.strictObject({
   on: machineRef('Machine the command runs on. Required for run checks.'),
   run: command('Shell command, run as root with bash. Makes this a run check.'),
   expect: RunExpectSchema.prefault({}),
+  partial: z.union([
+    z.literal('fraction'),
+    z.strictObject({
+      lines: z.string().min(1).describe('Regular expression (JavaScript syntax) a line of stdout must match to count. Checked when the lab loads.'),
+      of: z.number().int().min(1).describe('How many matching lines earn all the points; each earns points/of.'),
+    }).meta({ title: 'Partial credit by lines', description: 'Each stdout line matching `lines` earns `points / of`, up to `points`.' }),
+  ], { error: 'expected "fraction", or { lines: <regex>, of: <count> }' }).optional()
+    .describe('Partial credit, instead of `expect`: the check earns a share of its points from its stdout, whatever its exit code. `fraction`: the last line of stdout is the share ("3/4", "0.75" or "75%"); `{ lines: REGEX, of: N }`: each stdout line matching REGEX earns points/N. It passes only with all its points; a timeout earns 0. Default: none (all or nothing).'),
   ...checkCommon,
 }).meta({ title: 'Run check', description: 'A check that runs a command and judges its exit code and output.' });
 
@@ -213,6 +241,11 @@ const LabObject = z.strictObject({
   captures: z.array(CaptureSchema).prefault([]).describe('Packet captures. Default [].'),
   checks: z.array(CheckSchema).min(1, { error: 'expected at least one check' }).describe('The graded checks, run in order after the submission. Required, at least one.'),
   collect: z.array(CollectSchema).prefault([]).describe('Final-state commands whose output goes in the report. Default [].'),
+  groups: z.record(name(CAPTURE_NAME, 'connectivity', 'lowercase letters, digits, "-" and "_", starting with a letter or digit').describe('group name'),
+    z.strictObject({
+      max: z.number().min(0).describe('The most points the group\'s checks together count for. Required.'),
+    }).meta({ title: 'Group', description: 'A cap on the points of the checks that name this group in `group`.' }))
+    .prefault({}).describe('Groups of checks with a points cap, by name: e.g. `{ connectivity: { max: 5 } }`; checks join one with `group`. Default {} (no caps).'),
 });
 
 /** The lab file, structurally and with its cross-references (machine, capture, names) checked. */
@@ -228,12 +261,40 @@ export type MachineSpec = Lab['machines'][string];
 export type LinkSpec = Lab['links'][number];
 export type StepSpec = Lab['setup'][number];
 export type SubmissionSpec = NonNullable<Lab['submission']>;
+/** One command of a submission; a `run` submission is one stage named "submission". */
+export interface StageSpec { name: string; run: string; timeout: number }
 export type CaptureSpec = Lab['captures'][number];
 export type RunCheck = z.output<typeof RunCheckSchema>;
 export type CaptureCheck = z.output<typeof CaptureCheckSchema>;
 export type Check = RunCheck | CaptureCheck;
 export type TextExpect = z.output<typeof TextExpectSchema>;
 export type CollectSpec = Lab['collect'][number];
+
+// The submission's commands in order: its stages, or its one `run` as a single stage.
+export function submissionStages(sub: SubmissionSpec): StageSpec[] {
+  if (sub.stages) return sub.stages.map((s) => ({ name: s.name, run: s.run, timeout: s.timeout ?? sub.timeout }));
+  return [{ name: 'submission', run: sub.run ?? '', timeout: sub.timeout }];
+}
+
+// What runs after setup (which runs the first stage), in order: the checks, each later stage just
+// before the first check that belongs to it, and stages no check names after the last check.
+export function runOrder(lab: Lab): ({ stage: StageSpec } | { check: Check })[] {
+  const stages = lab.submission ? submissionStages(lab.submission) : [];
+  const out: ({ stage: StageSpec } | { check: Check })[] = [];
+  let done = 0;
+  const upTo = (last: number) => { while (done < last) out.push({ stage: stages[++done]! }); };
+  for (const check of lab.checks) {
+    upTo(check.stage === undefined ? 0 : stages.findIndex((s) => s.name === check.stage));
+    out.push({ check });
+  }
+  upTo(stages.length - 1);
+  return out;
+}
+
+// The machines the submission runs on, in order.
+export function submissionMachines(sub: SubmissionSpec): string[] {
+  return typeof sub.on === 'string' ? [sub.on] : sub.on;
+}
 
 // Narrows a check to a run check (the other kind counts packets in a capture).
 export function isRunCheck(check: Check): check is RunCheck {
@@ -305,7 +366,17 @@ function checkReferences(lab: z.output<typeof LabObject>, ctx: Ctx): void {
   });
   unique('link name', lab.links.map((l, i) => ({ value: l.name, path: ['links', i, 'name'] })));
   lab.setup.forEach((s, i) => machine(['setup', i, 'on'], s.on));
-  if (lab.submission) machine(['submission', 'on'], lab.submission.on);
+  if (lab.submission) {
+    const on = lab.submission.on;
+    if (typeof on === 'string') machine(['submission', 'on'], on);
+    else {
+      on.forEach((m, j) => {
+        machine(['submission', 'on', j], m);
+        if (on.indexOf(m) < j) add(['submission', 'on', j], `machine "${m}" is listed twice`, 'the submission runs once per machine; list it once');
+      });
+    }
+    unique('stage name', (lab.submission.stages ?? []).map((s, j) => ({ value: s.name, path: ['submission', 'stages', j, 'name'] })));
+  }
   lab.captures.forEach((c, i) => machine(['captures', i, 'on'], c.on));
   unique('capture name', lab.captures.map((c, i) => ({ value: c.name, path: ['captures', i, 'name'] })));
 
@@ -330,6 +401,57 @@ function checkReferences(lab: z.output<typeof LabObject>, ctx: Ctx): void {
       `give one of them an explicit id, e.g. id: ${c.id}-2`);
   });
   lab.collect.forEach((c, i) => machine(['collect', i, 'on'], c.on, true));
+  checkStages(lab, add);
+  checkGrading(lab, add);
+}
+
+// A check's `group` names a declared group; `partial` replaces `expect` and its regex compiles.
+function checkGrading(lab: z.output<typeof LabObject>, add: (path: Path, message: string, fix?: string) => void): void {
+  const groups = Object.keys(lab.groups);
+  lab.checks.forEach((c, i) => {
+    if (c.group !== undefined && !groups.includes(c.group)) {
+      const guess = closest(c.group, groups);
+      add(['checks', i, 'group'], groups.length ? `no group named "${c.group}"; this lab's groups are ${quoteList(groups)}` : `no group named "${c.group}"; this lab declares no groups`,
+        guess ? `did you mean "${guess}"?` : `declare it: groups: { ${c.group}: { max: <points> } }`);
+    }
+    if (c.kind !== 'run' || c.partial === undefined) return;
+    if (c.expect.stdout || c.expect.stderr || c.expect.exitCode !== 0) {
+      add(['checks', i, 'partial'], 'partial and expect exclude each other: a partial check is graded from its stdout alone', 'remove expect, or remove partial for an all-or-nothing check');
+    }
+    if (typeof c.partial === 'object') {
+      try { new RegExp(c.partial.lines); } catch (err) {
+        add(['checks', i, 'partial', 'lines'], `not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/\w*: /s, '')}`,
+          'escape special characters with a backslash (\\( \\. \\[)');
+      }
+    }
+  });
+}
+
+// A check's `stage` names a declared stage, and stages only move forward through the file.
+function checkStages(lab: z.output<typeof LabObject>, add: (path: Path, message: string, fix?: string) => void): void {
+  const stages = (lab.submission?.stages ?? []).map((s) => s.name);
+  let latest = 0;
+  let latestAt = -1;
+  lab.checks.forEach((c, i) => {
+    if (c.stage !== undefined && stages.length === 0) {
+      add(['checks', i, 'stage'], `stage "${c.stage}" given, but ${lab.submission ? 'the submission has no stages (it uses run)' : 'this lab has no submission'}`,
+        'declare submission.stages: [{ name, run }], or remove stage');
+      return;
+    }
+    const at = c.stage === undefined ? 0 : stages.indexOf(c.stage);
+    if (at < 0) {
+      const guess = closest(c.stage!, stages);
+      add(['checks', i, 'stage'], `no stage named "${c.stage}"; this lab's stages are ${quoteList(stages)}`, guess ? `did you mean "${guess}"?` : 'use one of them, or declare it under submission.stages');
+      return;
+    }
+    if (at < latest) {
+      add(c.stage === undefined ? ['checks', i] : ['checks', i, 'stage'],
+        `${c.stage === undefined ? `no stage given, so this check belongs to the first stage "${stages[0]}"` : `stage "${c.stage}"`}, but it comes after checks[${latestAt}] of the later stage "${stages[latest]}"; checks run in file order and stages only move forward`,
+        c.stage === undefined ? `add stage: ${stages[latest]}, or move the check up among the checks of "${stages[0]}"` : `move the check up among the checks of "${c.stage}", or give it stage: ${stages[latest]}`);
+      return;
+    }
+    if (at > latest) { latest = at; latestAt = i; }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,7 +18,11 @@ export interface UnitLease {
   accel: 'kvm' | 'tcg';
   /** NICs per machine, for the topology picture. */
   nics: Record<string, { name: string; link: string; mac: string }[]>;
+  /** Machines that went down during the run (a guest powered off, crashed, or stopped answering). */
+  down: DownMachine[];
 }
+
+export interface DownMachine { machine: string; reason: string }
 
 export function unitId(labName: string, kernel: string, multiKernel: boolean, suffix = ''): string {
   const base = multiKernel ? `${labName}@${kernel.replace(/[^a-z0-9.-]+/gi, '-')}` : labName;

@@ -7,16 +7,17 @@ import { startVmSet, type VmSet } from '../vm/lab-vms.ts';
 import type { Accel } from '../vm/qemu-args.ts';
 import type { ImageInfo, KernelInfo } from '../vm/types.ts';
 import type { Lab } from './schema.ts';
-import type { UnitLease, UnitSpec } from './units.ts';
+import type { DownMachine, UnitLease, UnitSpec } from './units.ts';
 
 export interface PoolUnit { spec: UnitSpec; lab: Lab; kernelOverride: boolean }
 
 // Boots each unit's VMs once, on first lease (or ahead of time to overlap Playwright's start-up),
-// at most `parallel` units at a time; a failed boot is remembered so later tests fail fast.
-export class MachineDownError extends Error { override name = 'MachineDownError'; }
-
+// at most `parallel` units at a time; a failed boot is remembered so later tests fail fast. A guest
+// that went down (powered off, crashed, killed for not answering) stays down: every later lease says
+// so, and the tests skip what needs it (a student's crash is graded, not an infrastructure error).
 export class VmPool {
   private sets = new Map<string, Promise<VmSet>>();
+  private reasons = new Map<string, Map<string, string>>();
   private readonly limit;
   constructor(
     private readonly units: Map<string, PoolUnit>,
@@ -52,18 +53,38 @@ export class VmPool {
   async acquire(id: string): Promise<UnitLease> {
     const set = await this.boot(id);
     const u = this.units.get(id)!;
-    // A guest that powered itself off (or crashed) stays down: say so at once, for every later check.
-    const down = set.names.filter((n) => set.isDown(n));
-    if (down.length) throw new MachineDownError(`machine ${down.join(', ')} is down: the guest powered off or crashed during the run`);
     const first = set.endpoints()[0];
     const lease: UnitLease = {
-      id, endpoints: set.endpoints(), accel: this.accel, imageHash: this.image.recipeHash,
+      id, endpoints: set.endpoints(), accel: this.accel, imageHash: this.image.recipeHash, down: this.downOf(id, set),
       kernel: { name: u.spec.kernel, version: first?.kernelVersion ?? 'unknown' },
       nics: Object.fromEntries(set.names.map((n) => [n, set.nics(n).map((nic, i) => ({ name: `eth${i + 1}`, link: nic.link, mac: nic.mac }))])),
     };
     // Lets `netlab-run shell` find these machines while the run (or --keep) is alive.
     await writeFile(join(set.runDir.path, 'lab.json'), JSON.stringify({ lab: u.lab.name, unit: id, endpoints: lease.endpoints }, null, 2));
     return lease;
+  }
+
+  private downOf(id: string, set: VmSet): DownMachine[] {
+    return set.names.filter((n) => set.isDown(n))
+      .map((machine) => ({ machine, reason: this.reasons.get(id)?.get(machine) ?? 'the guest powered off or crashed' }));
+  }
+
+  /** The unit's machines that are down, waiting up to waitMs for one to go down. */
+  async health(id: string, waitMs: number): Promise<{ down: DownMachine[] }> {
+    const set = await this.sets.get(id)?.catch(() => undefined);
+    if (!set) return { down: [] };
+    const until = Date.now() + waitMs;
+    while (!set.names.some((n) => set.isDown(n)) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    return { down: this.downOf(id, set) };
+  }
+
+  /** Stops a machine that stopped answering; later leases report it down with this reason. */
+  async kill(id: string, machine: string, reason: string): Promise<void> {
+    const set = await this.sets.get(id)?.catch(() => undefined);
+    if (!set || !set.names.includes(machine)) return;
+    if (!this.reasons.has(id)) this.reasons.set(id, new Map());
+    this.reasons.get(id)!.set(machine, reason);
+    await set.killMachine(machine);
   }
 
   async release(id: string, keep: boolean): Promise<void> {

@@ -78,6 +78,14 @@ export class VmSet {
 
   killSwitchesSync(): void { for (const sw of this.switches) sw.kill('SIGKILL'); }
 
+  /** Stops one machine (e.g. one that stopped answering) and leaves the others running. */
+  async killMachine(name: string): Promise<void> {
+    const b = this.booted.get(name);
+    if (!b) return;
+    await b.ssh.close().catch(() => {});
+    await b.qemu.kill().catch(() => {});
+  }
+
   /** Every QEMU, switch, socket and overlay of this set is gone when this resolves. */
   async stop(): Promise<void> {
     if (this.stopped) return;

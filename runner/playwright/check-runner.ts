@@ -1,6 +1,6 @@
 import type { CheckResult, CommandRecord } from '../../reports/model.ts';
 import type { Machine } from '../../vm/types.ts';
-import { judgeCapture, judgeRun, type Verdict } from '../grade.ts';
+import { judgeCapture, judgePartial, judgeRun, pointsFor, type Verdict } from '../grade.ts';
 import type { CaptureCheck, CaptureSpec, Check, RunCheck } from '../schema.ts';
 import { countCaptureCommand, record } from './guest.ts';
 
@@ -11,7 +11,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function resultOf(check: Check, v: Verdict, commands: CommandRecord[], started: number, extra: Partial<CheckResult> = {}): CheckResult {
   return {
     id: check.id, name: check.name, status: v.pass ? 'passed' : 'failed',
-    points: v.pass ? check.points : 0, maxPoints: check.points, visibility: check.visibility,
+    points: pointsFor(check.points, v), maxPoints: check.points, visibility: check.visibility,
+    ...(check.group ? { group: check.group } : {}),
     hint: check.hint, expected: v.expected, got: v.got,
     feedback: v.pass ? check.feedback?.pass : check.feedback?.fail,
     durationMs: Date.now() - started, commands, ...extra,
@@ -42,7 +43,7 @@ export async function runCommandCheck(check: RunCheck, machine: Machine, step: S
       // Keep the first and the latest attempts: enough to show what changed without flooding the report.
       if (commands.length >= 2) commands.pop();
       commands.push(r);
-      return judgeRun(check, r);
+      return check.partial ? judgePartial(check, r) : judgeRun(check, r);
     }));
     return resultOf(check, v, commands, started);
   } catch (err) {

@@ -15,6 +15,11 @@ export interface GeneratedRun {
   workers: number;
   /** Extra Playwright reporters, e.g. ['junit']. */
   reporters: string[];
+  /**
+   * Where Playwright's own outputs go (HTML report, test-results, junit.xml, blob-report): they name
+   * every check, hidden ones too, so they belong with the staff copies. Default: outDir.
+   */
+  staffDir?: string;
   shard?: string;
 }
 
@@ -28,16 +33,17 @@ export async function writePlaywrightFiles(run: GeneratedRun): Promise<string> {
       `import { defineLabTests } from ${JSON.stringify(labTests)};\n`
       + `defineLabTests(${JSON.stringify(u.spec)}, ${JSON.stringify(u.lab)});\n`);
   }
+  const staff = run.staffDir ?? run.outDir;
   const reporters: unknown[] = [
     [join(here, 'netlab-reporter.ts')],
     [join(here, 'progress-reporter.ts')],
-    ['html', { open: 'never', outputFolder: join(run.outDir, 'playwright-report') }],
-    ...run.reporters.map((r) => (r === 'junit' ? ['junit', { outputFile: join(run.outDir, 'junit.xml') }]
-      : r === 'blob' ? ['blob', { outputDir: join(run.outDir, 'blob-report') }] : [r])),
+    ['html', { open: 'never', outputFolder: join(staff, 'playwright-report') }],
+    ...run.reporters.map((r) => (r === 'junit' ? ['junit', { outputFile: join(staff, 'junit.xml') }]
+      : r === 'blob' ? ['blob', { outputDir: join(staff, 'blob-report') }] : [r])),
   ];
   const config = {
     testDir: run.workDir,
-    outputDir: join(run.outDir, 'test-results'),
+    outputDir: join(staff, 'test-results'),
     workers: run.workers,
     fullyParallel: false,
     retries: 0,

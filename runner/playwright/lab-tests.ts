@@ -1,4 +1,4 @@
-import { test as base } from '@playwright/test';
+import { test as base, type TestInfo } from '@playwright/test';
 import type { CaptureResult, CheckResult, CommandRecord } from '../../reports/model.ts';
 import { brokerCall } from '../broker.ts';
 import { runOrder, submissionMachines, submissionStages, type Check, type Lab, type StageSpec } from '../schema.ts';
@@ -8,9 +8,11 @@ import { SshMachine, shellQuote } from '../../vm/ssh.ts';
 import type { Machine } from '../../vm/types.ts';
 import { runCaptureCheck, runCommandCheck } from './check-runner.ts';
 import { capturePath, record, startCaptureCommand, stopCaptureCommand } from './guest.ts';
+import { checkAlive, runSubmissionCommand, type CrashNote } from './guard.ts';
 import { decodePcap } from '../../reports/pcap.ts';
 
-export interface LabVms { lease: UnitLease; machines: Map<string, Machine> }
+/** A unit's machines as one worker sees them; `down` holds machines that went down, with the reason. */
+export interface LabVms { lease: UnitLease; machines: Map<string, Machine>; down: Map<string, string> }
 
 const BOOT_BUDGET_MS = 4 * 60_000;
 
@@ -22,8 +24,9 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
     vms: [async ({}, use) => {
       const lease = await brokerCall(process.env.NETLAB_BROKER!, unit.id, 'acquire') as UnitLease;
       const machines = new Map<string, Machine>();
-      for (const ep of lease.endpoints) machines.set(ep.name, await SshMachine.connect(ep, { timeoutMs: 30_000 }));
-      await use({ lease, machines });
+      const down = new Map((lease.down ?? []).map((d) => [d.machine, d.reason]));
+      for (const ep of lease.endpoints) if (!down.has(ep.name)) machines.set(ep.name, await SshMachine.connect(ep, { timeoutMs: 30_000 }));
+      await use({ lease, machines, down });
       await Promise.all([...machines.values()].map((m) => m.close().catch(() => {})));
     }, { scope: 'worker', timeout: BOOT_BUDGET_MS }],
   });
@@ -32,10 +35,14 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
   // The submission's commands: one `run`, or stages; each runs on every machine of `on`, in order.
   const stages = lab.submission && unit.submission ? submissionStages(lab.submission) : [];
   const subMachines = lab.submission ? submissionMachines(lab.submission) : [];
-  const runStage = async (vms: LabVms, stage: StageSpec, records: CommandRecord[]) => {
+  // A student's poweroff or hung machine becomes a crash note (graded), not an exception (infrastructure).
+  const runStage = async (vms: LabVms, stage: StageSpec, records: CommandRecord[], crashes: CrashNote[], notes: string[]) => {
     for (const on of subMachines) {
       await test.step(`[${on}] submission${lab.submission?.stages ? ` stage ${stage.name}` : ''}: ${stage.run}`, async () => {
-        records.push(await record(vms.machines.get(on)!, 'submission', `cd /root/submission && ${stage.run}`, { timeout: stage.timeout }));
+        const r = await runSubmissionCommand(vms, unit.id, on, stage.run, stage.timeout);
+        records.push(r.record);
+        if (r.crash) crashes.push(r.crash);
+        notes.push(...r.notes.map((n) => `[${on}] ${n}`));
       });
     }
   };
@@ -50,8 +57,11 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
       if (cmds.length) records.push(await record(m(machine), 'setup', cmds.join(' && '), { timeout: 30_000 }));
     }
     const captureErrors: Record<string, string> = {};
+    const crashes: CrashNote[] = [];
+    const notes: string[] = [];
     const startCaptures = async (when: 'before-submission' | 'after-submission') => {
       for (const c of lab.captures.filter((c) => c.start === when)) {
+        if (vms.down.has(c.on)) { captureErrors[c.name] = `machine ${c.on} is down: ${vms.down.get(c.on)}`; continue; }
         const r = await record(m(c.on), 'capture', startCaptureCommand(c.name, c.interface, c.filter), { timeout: 15_000 });
         if (r.exitCode !== 0) captureErrors[c.name] = (r.stderr || r.stdout).trim().split('\n').slice(-1)[0] || 'tcpdump did not start';
         records.push(r);
@@ -68,10 +78,10 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
         await m(on).exec('mkdir -p /root/submission', { timeout: 10_000 });
         await m(on).upload(unit.submission.path, `/root/submission/${lab.submission.file}`);
       }
-      await runStage(vms, stages[0]!, records);
+      await runStage(vms, stages[0]!, records, crashes, notes);
     }
     await startCaptures('after-submission');
-    await testInfo.attach('netlab-setup', { contentType: 'application/json', body: JSON.stringify({ records, lease: vms.lease, captureErrors }) });
+    await testInfo.attach('netlab-setup', { contentType: 'application/json', body: JSON.stringify({ records, lease: vms.lease, captureErrors, crashes, notes }) });
     await testInfo.attach('setup output', { contentType: 'text/plain', body: records.map(asText).join('\n') });
   });
 
@@ -80,10 +90,12 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
     test(`stage: ${stage.name}`, { annotation: [{ type: 'netlab-kind', description: 'stage' }, { type: 'netlab-stage', description: stage.name }] }, async ({ vms }, testInfo) => {
       test.setTimeout(stage.timeout * subMachines.length + 60_000);
       const records: CommandRecord[] = [];
+      const crashes: CrashNote[] = [];
+      const notes: string[] = [];
       try {
-        await runStage(vms, stage, records);
+        await runStage(vms, stage, records, crashes, notes);
       } finally {
-        await testInfo.attach('netlab-stage', { contentType: 'application/json', body: JSON.stringify({ records }) });
+        await testInfo.attach('netlab-stage', { contentType: 'application/json', body: JSON.stringify({ records, crashes, notes }) });
         if (records.length) await testInfo.attach('stage output', { contentType: 'text/plain', body: records.map(asText).join('\n') });
       }
     });
@@ -98,10 +110,25 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
       ...(check.hint ? [{ type: 'hint', description: check.hint }] : []),
     ];
     test(check.name, { annotation }, async ({ vms }, testInfo) => {
-      test.setTimeout((check.until ?? 0) + check.timeout + 30_000);
+      test.setTimeout((check.until ?? 0) + check.timeout + 60_000);
+      const capture = check.kind === 'capture' ? lab.captures.find((c) => c.name === check.capture)! : undefined;
+      const on = check.kind === 'run' ? check.on : capture!.on;
+      const down = vms.down.get(on);
+      if (down) {
+        // The machine is gone (the submission crashed it): 0 points at once, no SSH timeouts.
+        const result = downCheck(check, on, down);
+        await testInfo.attach('netlab-check', { contentType: 'application/json', body: JSON.stringify(result) });
+        test.skip(true, `not run: machine ${on} is down`);
+        return;
+      }
       const result: CheckResult = check.kind === 'run'
         ? await runCommandCheck(check, vms.machines.get(check.on)!, test.step)
-        : await runCaptureCheck(check, lab.captures.find((c) => c.name === check.capture)!, (n) => vms.machines.get(n)!, test.step);
+        : await runCaptureCheck(check, capture!, (n) => vms.machines.get(n)!, test.step);
+      // A check that could not run may mean the machine went down under it (a delayed poweroff).
+      if (result.status === 'error') {
+        const why = await checkAlive(vms, unit.id, on, true);
+        if (why) result.reason = `machine ${on} went down: ${why}`;
+      }
       await testInfo.attach('netlab-check', { contentType: 'application/json', body: JSON.stringify(result) });
       if (result.commands.length) await testInfo.attach('output', { contentType: 'text/plain', body: result.commands.map(asText).join('\n') });
       if (result.status !== 'passed') throw checkFailure(result, check.hint);
@@ -114,10 +141,24 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
 
   test('final state', { annotation: [{ type: 'netlab-kind', description: 'final' }] }, async ({ vms }, testInfo) => {
     test.setTimeout(180_000);
+    try {
+      await finalState(vms, testInfo);
+    } finally {
+      // Release now, not at the end of the run: a class grades many units, memory stays bounded.
+      await brokerCall(process.env.NETLAB_BROKER!, unit.id, 'release').catch(() => {});
+    }
+  });
+
+  const finalState = async (vms: LabVms, testInfo: TestInfo) => {
     const captures: CaptureResult[] = [];
     for (const c of lab.captures) {
       const machine = vms.machines.get(c.on)!;
       const capture: CaptureResult = { name: c.name, machine: c.on, interface: c.interface, filter: c.filter, file: `captures/${c.name}.pcap`, packetCount: 0, packets: [] };
+      if (vms.down.has(c.on)) {
+        capture.error = `capture ${c.name} is lost: machine ${c.on} is down (${vms.down.get(c.on)})`;
+        captures.push(capture);
+        continue;
+      }
       try {
         await machine.exec(stopCaptureCommand(c.name), { timeout: 15_000 });
         const local = testInfo.outputPath(`${c.name}.pcap`);
@@ -132,7 +173,7 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
       captures.push(capture);
     }
     // Final-state commands only read: run them side by side over each machine's one connection.
-    const jobs = lab.collect.flatMap((c) => (c.on === '*' ? [...vms.machines.keys()] : [c.on]).map((t) => ({ c, t })));
+    const jobs = lab.collect.flatMap((c) => (c.on === '*' ? [...vms.machines.keys()] : [c.on]).filter((t) => !vms.down.has(t)).map((t) => ({ c, t })));
     const collected: CommandRecord[] = await Promise.all(jobs.map(async ({ c, t }) => {
       try {
         return { ...(await record(vms.machines.get(t)!, 'collect', c.run, { timeout: 20_000 })), command: c.name ?? c.run };
@@ -141,8 +182,16 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
       }
     }));
     await testInfo.attach('netlab-final', { contentType: 'application/json', body: JSON.stringify({ captures, collected }) });
-    await brokerCall(process.env.NETLAB_BROKER!, unit.id, 'release').catch(() => {});
-  });
+  };
+}
+
+// The result of a check whose machine is down: an error worth 0, saying why.
+function downCheck(check: Check, on: string, why: string): CheckResult {
+  return {
+    id: check.id, name: check.name, status: 'error', points: 0, maxPoints: check.points, visibility: check.visibility,
+    hint: check.hint, expected: '', got: `not run: machine ${on} is down`, durationMs: 0, commands: [],
+    ...(check.kind === 'capture' ? { capture: check.capture } : {}), reason: why, ...(check.group ? { group: check.group } : {}),
+  };
 }
 
 // A student's failed check is not a bug in this file: no stack, so reports show no code frame.

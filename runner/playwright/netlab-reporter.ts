@@ -1,10 +1,11 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestResult } from '@playwright/test/reporter';
-import type { CaptureResult, CheckResult, CommandRecord, RunResult } from '../../reports/model.ts';
-import { writeReport } from '../../reports/summary.ts';
-import { totals } from '../grade.ts';
+import type { CaptureResult, CheckResult, CommandRecord, RunResult, SubmissionRun } from '../../reports/model.ts';
+import { writeGradescope, writeReport } from '../../reports/summary.ts';
+import { totals, type GroupCaps } from '../grade.ts';
 import type { UnitLease } from '../units.ts';
+import type { CrashNote } from './guard.ts';
 
 export interface UnitMeta {
   unitId: string;
@@ -14,6 +15,15 @@ export interface UnitMeta {
   submission: RunResult['submission'];
   topology: RunResult['topology'];
   checkOrder: string[];
+  /** Where the staff copy goes (everything, hidden checks included; default outDir/staff); outDir gets the student's view. */
+  staffDir?: string;
+  /** Group caps of the lab, and each check's group. */
+  groups?: GroupCaps;
+  checkGroups?: Record<string, string>;
+  /** Extra per-unit outputs: 'gradescope' writes results.json into the staff folder. */
+  formats?: string[];
+  /** See RunResult.inputHash. */
+  inputHash?: string;
 }
 
 interface UnitState {
@@ -27,6 +37,11 @@ interface UnitState {
   pcaps: { name: string; path: string }[];
   collected: CommandRecord[];
   infraError?: string;
+  crashes: CrashNote[];
+  notes: string[];
+  /** First test start and last test end of this unit (units of a class run one after another). */
+  begun?: number;
+  ended?: number;
 }
 
 const json = <T>(r: TestResult, name: string): T | undefined => {
@@ -45,23 +60,29 @@ export default class NetlabReporter implements Reporter {
   onBegin(config: FullConfig, _suite: Suite) {
     for (const p of config.projects) {
       const meta = (p.metadata as { netlab?: UnitMeta }).netlab;
-      if (meta) this.units.set(p.name, { meta, started: Date.now(), setup: [], captureErrors: {}, checks: new Map(), captures: [], pcaps: [], collected: [] });
+      if (meta) this.units.set(p.name, { meta, started: Date.now(), setup: [], captureErrors: {}, checks: new Map(), captures: [], pcaps: [], collected: [], crashes: [], notes: [] });
     }
+  }
+
+  onTestBegin(test: TestCase) {
+    const unit = this.units.get(test.parent.project()?.name ?? '');
+    if (unit && unit.begun === undefined) unit.begun = Date.now();
   }
 
   onTestEnd(test: TestCase, result: TestResult) {
     const unit = this.units.get(test.parent.project()?.name ?? '');
     if (!unit) return;
+    unit.ended = Date.now();
     const kind = note(test, 'netlab-kind');
     const error = result.errors.map((e) => e.message ?? '').join('\n').replace(/\x1b\[[0-9;]*m/g, '');
     if (kind === 'setup') {
-      const s = json<{ records: CommandRecord[]; lease: UnitLease; captureErrors: Record<string, string> }>(result, 'netlab-setup');
-      if (s) Object.assign(unit, { setup: s.records, lease: s.lease, captureErrors: s.captureErrors });
+      const s = json<{ records: CommandRecord[]; lease: UnitLease; captureErrors: Record<string, string>; crashes?: CrashNote[]; notes?: string[] }>(result, 'netlab-setup');
+      if (s) Object.assign(unit, { setup: s.records, lease: s.lease, captureErrors: s.captureErrors, crashes: s.crashes ?? [], notes: s.notes ?? [] });
       else if (result.status !== 'passed') unit.infraError = error || `setup ${result.status}`;
     } else if (kind === 'stage') {
       // A later stage of the submission: its commands join the setup section, in the order they ran.
-      const s = json<{ records: CommandRecord[] }>(result, 'netlab-stage');
-      if (s) unit.setup.push(...s.records);
+      const s = json<{ records: CommandRecord[]; crashes?: CrashNote[]; notes?: string[] }>(result, 'netlab-stage');
+      if (s) { unit.setup.push(...s.records); unit.crashes.push(...(s.crashes ?? [])); unit.notes.push(...(s.notes ?? [])); }
       if (result.status !== 'passed' && result.status !== 'skipped') unit.infraError ??= `stage ${note(test, 'netlab-stage')}: ${error.split('\n')[0] || result.status}`;
     } else if (kind === 'check') {
       const id = note(test, 'netlab-check-id')!;
@@ -86,8 +107,14 @@ export default class NetlabReporter implements Reporter {
       const run = this.build(unit, result);
       await mkdir(join(unit.meta.outDir, 'captures'), { recursive: true });
       for (const p of unit.pcaps) await copyFile(p.path, join(unit.meta.outDir, 'captures', `${p.name}.pcap`)).catch(() => {});
+      // The student's folder (hidden checks reduced to points), then the staff copy with everything.
       await writeReport(run, unit.meta.outDir);
-      index.push({ unit: unit.meta.unitId, outDir: unit.meta.outDir, status: run.status, score: run.score, maxScore: run.maxScore, error: run.error });
+      const staffDir = unit.meta.staffDir ?? join(unit.meta.outDir, 'staff');
+      await mkdir(join(staffDir, 'captures'), { recursive: true });
+      for (const p of unit.pcaps) await copyFile(p.path, join(staffDir, 'captures', `${p.name}.pcap`)).catch(() => {});
+      await writeReport(run, staffDir, { showHidden: true });
+      if (unit.meta.formats?.includes('gradescope')) await writeGradescope(run, staffDir);
+      index.push({ unit: unit.meta.unitId, outDir: unit.meta.outDir, staffDir, status: run.status, score: run.score, maxScore: run.maxScore, error: run.error });
     }
     const dir = process.env.NETLAB_RESULTS_FILE;
     if (dir) await writeFile(dir, JSON.stringify({ interrupted: result.status === 'interrupted', units: index }, null, 2));
@@ -99,7 +126,8 @@ export default class NetlabReporter implements Reporter {
       c.got = `${c.got} (the capture did not run: ${unit.captureErrors[c.capture]})`;
     }
     for (const cap of unit.captures) if (unit.captureErrors[cap.name]) cap.error = unit.captureErrors[cap.name];
-    const { score, maxScore } = totals(checks);
+    for (const c of checks) { const g = unit.meta.checkGroups?.[c.id]; if (g) c.group = g; }
+    const { score, maxScore, groups } = totals(checks, unit.meta.groups ?? {});
     const status: RunResult['status'] = unit.infraError ? 'error' : result.status === 'interrupted' ? 'error'
       : checks.length === unit.meta.checkOrder.length && checks.every((c) => c.status === 'passed' || c.status === 'skipped') ? 'passed' : 'failed';
     return {
@@ -108,12 +136,33 @@ export default class NetlabReporter implements Reporter {
       image: { recipeHash: unit.lease?.imageHash ?? 'unknown' },
       accel: unit.lease?.accel ?? 'tcg',
       submission: unit.meta.submission,
-      startedAt: new Date(unit.started).toISOString(),
-      durationMs: Date.now() - unit.started,
+      startedAt: new Date(unit.begun ?? unit.started).toISOString(),
+      durationMs: (unit.ended ?? Date.now()) - (unit.begun ?? unit.started),
       score, maxScore, status,
       error: unit.infraError ?? (result.status === 'interrupted' ? 'interrupted' : undefined),
+      ...(unit.meta.submission && !unit.infraError ? { submissionRun: submissionRun(unit) } : {}),
+      ...(groups.length ? { groups } : {}),
+      ...(unit.meta.inputHash ? { inputHash: unit.meta.inputHash } : {}),
       setup: unit.setup, checks, captures: unit.captures, collected: unit.collected,
       topology: unit.meta.topology,
     };
   }
+}
+
+// How the student's commands ran, from their records and the crash notes of setup and stages.
+function submissionRun(unit: UnitState): SubmissionRun | undefined {
+  const runs = unit.setup.filter((r) => r.phase === 'submission');
+  if (runs.length === 0 && unit.crashes.length === 0) return undefined;
+  const notes = unit.notes.length ? `\n${unit.notes.join('\n')}` : '';
+  if (unit.crashes.length) {
+    return { status: 'crashed', down: [...new Set(unit.crashes.map((c) => c.machine))], detail: unit.crashes.map((c) => `[${c.machine}] ${c.reason}`).join('\n') + notes };
+  }
+  const late = runs.find((r) => r.timedOut);
+  if (late) return { status: 'timeout', detail: `[${late.machine}] ${late.command} ran past its time limit (stopped after ${(late.durationMs / 1000).toFixed(0)} s)${notes}` };
+  const bad = runs.find((r) => r.exitCode !== 0);
+  if (bad) {
+    const last = bad.stderr.trim().split('\n').at(-1) ?? '';
+    return { status: 'failed', detail: `[${bad.machine}] ${bad.command} exited ${bad.exitCode}${last ? `: ${last.slice(0, 200)}` : ''}` };
+  }
+  return { status: 'ok' };
 }

@@ -39,8 +39,8 @@ test('a full lab loads with defaults applied, from its folder or its lab.yaml', 
   assert.deepEqual(l.links[0], { name: 'lan', machines: ['host', 'peer'], mtu: 1500, addresses: { host: '192.168.56.11/24', peer: '192.168.56.12/24' } });
   assert.deepEqual(l.setup.map((s) => [s.on, s.timeout]), [['host', 30_000], ['peer', 60_000]]);
   assert.deepEqual(l.submission, { file: 'bridge.sh', run: 'bash bridge.sh up', on: 'host', timeout: 60_000, reference: 'solution/bridge.sh' });
-  assert.equal(l.checks.length, 5);
-  const [ping, addr, vlan, arp, icmp] = l.checks;
+  assert.equal(l.checks.length, 6);
+  const [ping, addr, vlan, arp, icmp, partial] = l.checks;
   assert.ok(ping?.kind === 'run' && addr?.kind === 'run' && vlan?.kind === 'run');
   assert.deepEqual(
     { id: ping.id, timeout: ping.timeout, until: ping.until, interval: ping.interval, points: ping.points, expect: ping.expect },
@@ -53,6 +53,9 @@ test('a full lab loads with defaults applied, from its folder or its lab.yaml', 
   assert.ok(arp?.kind === 'capture' && icmp?.kind === 'capture');
   assert.deepEqual(arp.expect, { packets: 'arp', atLeast: 2 });
   assert.deepEqual(icmp.expect, { packets: 'icmp', atLeast: 1, atMost: 20 });
+  assert.ok(partial?.kind === 'run');
+  assert.deepEqual([ping.group, arp.group, partial.partial], ['reachability', 'reachability', { lines: '^ok ', of: 2 }]);
+  assert.deepEqual(l.groups, { reachability: { max: 4 } });
   assert.deepEqual(l.collect, [{ on: '*', run: 'ip -d addr', name: 'ip -d addr' }, { on: 'host', run: 'bridge fdb', name: 'bridge fdb' }]);
 
   const viaFile = await loadLab(join(lab('valid-full'), 'lab.yaml'));

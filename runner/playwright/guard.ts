@@ -1,0 +1,88 @@
+// Untrusted code, graded not feared: runs the student's commands under the submission's limits and
+// tells a student's crash (a machine powered off, or stopped answering) from an infrastructure
+// failure. A crashed machine is marked down for the rest of the unit: the checks that need it score 0
+// at once instead of waiting on SSH timeouts.
+import type { CommandRecord } from '../../reports/model.ts';
+import type { Machine } from '../../vm/types.ts';
+import { brokerCall } from '../broker.ts';
+import type { DownMachine } from '../units.ts';
+import { record, submissionCleanupCommand, submissionCommand, SUBMISSION_PIDS_MAX } from './guest.ts';
+
+/** What the tests of one unit share in a worker: machines by name, and those known to be down. */
+export interface GuardedVms { machines: Map<string, Machine>; down: Map<string, string> }
+
+/** A machine the submission took down, and how. */
+export interface CrashNote { machine: string; reason: string }
+
+/** How long a machine that looks dead gets to answer `true` before it is stopped. */
+const PROBE_MS = 15_000;
+/** How long to wait for QEMU to exit after the SSH connection dropped (a guest powering off). */
+const POWEROFF_WAIT_MS = 5_000;
+
+const broker = () => process.env.NETLAB_BROKER!;
+
+function note(vms: GuardedVms, down: DownMachine[]): void {
+  for (const d of down) if (!vms.down.has(d.machine)) vms.down.set(d.machine, d.reason);
+}
+
+// Whether a machine is still usable; undefined when it is, else why not (and it is then down for
+// good: a machine that does not answer a trivial command within PROBE_MS is stopped).
+export async function checkAlive(vms: GuardedVms, unitId: string, name: string, suspect: boolean): Promise<string | undefined> {
+  if (vms.down.has(name)) return vms.down.get(name);
+  const health = await brokerCall(broker(), unitId, 'health', { wait: suspect ? POWEROFF_WAIT_MS : 0 }).catch(() => ({ down: [] })) as { down: DownMachine[] };
+  note(vms, health.down);
+  if (vms.down.has(name)) return vms.down.get(name);
+  const machine = vms.machines.get(name);
+  if (!machine) return undefined;
+  try {
+    const r = await machine.exec('true', { timeout: PROBE_MS });
+    if (!r.timedOut && r.exitCode === 0) return undefined;
+  } catch { /* no answer: below */ }
+  const reason = `machine ${name} stopped answering (no reply to a trivial command within ${PROBE_MS / 1000} s), so it was stopped`;
+  await brokerCall(broker(), unitId, 'kill', { machine: name, reason }).catch(() => {});
+  vms.down.set(name, reason);
+  return reason;
+}
+
+export interface GuardedRun { record: CommandRecord; crash?: CrashNote; notes: string[] }
+
+// Runs one submission command on one machine: in the submission cgroup, with its time limit; after a
+// timeout, kills whatever it left in the cgroup. Never throws for what the student's code did (a
+// poweroff, a hung machine); rethrows an SSH failure on a machine that is still fine (infrastructure).
+export async function runSubmissionCommand(vms: GuardedVms, unitId: string, on: string, run: string, timeout: number): Promise<GuardedRun> {
+  const shown = `cd /root/submission && ${run}`;
+  const started = Date.now();
+  const failed = (why: string): CommandRecord => ({
+    phase: 'submission', machine: on, command: shown, exitCode: null, stdout: '', stderr: why,
+    durationMs: Date.now() - started, timedOut: false, truncated: false,
+  });
+  const downAlready = vms.down.get(on);
+  const machine = vms.machines.get(on);
+  if (downAlready || !machine) return { record: failed(`not run: ${downAlready ?? `no machine ${on}`}`), notes: [] };
+  const notes: string[] = [];
+  let rec: CommandRecord;
+  let thrown: unknown;
+  try {
+    rec = { ...(await record(machine, 'submission', submissionCommand(run), { timeout })), command: shown };
+  } catch (err) {
+    thrown = err;
+    rec = failed(`the command did not finish: ${(err as Error).message}`);
+  }
+  let suspect = thrown !== undefined;
+  if (!thrown && rec.timedOut) {
+    try {
+      const c = await machine.exec(submissionCleanupCommand(), { timeout: PROBE_MS });
+      if (c.timedOut) suspect = true;
+      const pids = Number(/pids-max (\d+)/.exec(c.stdout)?.[1] ?? 0);
+      const oom = Number(/oom-kill (\d+)/.exec(c.stdout)?.[1] ?? 0);
+      if (pids > 0) notes.push(`it hit the limit of ${SUBMISSION_PIDS_MAX} processes (${pids} forks refused: a fork bomb?)`);
+      if (oom > 0) notes.push(`it ran out of its memory limit (${oom} process${oom === 1 ? '' : 'es'} killed)`);
+    } catch {
+      suspect = true;
+    }
+  }
+  const reason = suspect ? await checkAlive(vms, unitId, on, true) : undefined;
+  if (reason) return { record: rec, crash: { machine: on, reason }, notes };
+  if (thrown) throw thrown;
+  return { record: rec, notes };
+}

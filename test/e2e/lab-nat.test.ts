@@ -1,0 +1,81 @@
+// The NAT lab end to end on real VMs: a submission in three stages (no NAT, MASQUERADE, DNAT). The
+// reference grades full marks with each stage's commands in the report; typical mistakes grade the
+// exact partial scores with the failing checks named and a hint pointing at the mistake.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { runCli } from '../helpers/cli.ts';
+import { qemuPidsUnder } from '../helpers/processes.ts';
+
+interface Summary { status: string; score: number; maxScore: number; checks: { id: string; status: string; points: number }[] }
+
+const LAB = 'nat';
+const MAX = 21;
+const runtimeDir = await mkdtemp(join(tmpdir(), 'netlab-e2e-rt-'));
+
+async function grade(submission: string | undefined) {
+  const out = await mkdtemp(join(tmpdir(), 'netlab-e2e-'));
+  const args = [`labs/${LAB}`, '--out', out, ...(submission ? ['--submission', `test/fixtures/submissions/${LAB}/${submission}`] : [])];
+  const r = await runCli(args, { timeoutMs: 400_000, env: { NETLAB_RUNTIME_DIR: runtimeDir } });
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
+  assert.deepEqual(qemuPidsUnder(runtimeDir), [], 'no qemu left behind');
+  assert.deepEqual(existsSync(runtimeDir) ? readdirSync(runtimeDir) : [], [], 'no run folder left behind');
+  return { r, out, summary, failed: summary.checks.filter((c) => c.status !== 'passed').map((c) => c.id).sort() };
+}
+
+test(`the reference solution grades ${MAX}/${MAX}, exit 0, its three stages in the setup, NAT visible on the wire`, async () => {
+  const { r, out, summary } = await grade(undefined);
+  assert.equal(r.exitCode, 0, r.all);
+  assert.equal(summary.status, 'passed');
+  assert.equal(summary.score, MAX);
+  assert.equal(summary.maxScore, MAX);
+  assert.match(r.stdout, new RegExp(`Score: ${MAX}/${MAX}`));
+  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+  // Each stage ran once, in order, on host, and sits with the setup commands.
+  const stages = result.setup.filter((c: { phase: string }) => c.phase === 'submission').map((c: { command: string }) => c.command);
+  assert.deepEqual(stages, ['bridge', 'masquerade', 'publish'].map((s) => `cd /root/submission && bash nat.sh ${s}`));
+  // The report's setup section shows the later stages too.
+  const html = readFileSync(join(out, 'index.html'), 'utf8');
+  assert.match(html, /bash nat\.sh masquerade/);
+  assert.match(html, /bash nat\.sh publish/);
+  // The capture on the outside tells the stages apart: first the private source, then the host's.
+  const pcap = join(out, 'captures/wan.pcap');
+  const lines = (await execa('tcpdump', ['-r', pcap, '-nn', 'icmp[icmptype] == icmp-echo'])).stdout.split('\n').filter(Boolean);
+  const firstPrivate = lines.findIndex((l) => / IP 172\.17\.0\.2 > 203\.0\.113\.10: ICMP echo request/.test(l));
+  const firstNat = lines.findIndex((l) => / IP 203\.0\.113\.1 > 203\.0\.113\.10: ICMP echo request/.test(l));
+  assert.ok(firstPrivate >= 0 && firstNat > firstPrivate, lines.join('\n'));
+  assert.equal(lines.slice(firstNat).filter((l) => l.includes('172.17.0.2 >')).length, 0, 'no private source after MASQUERADE');
+  // The DNAT is undone on the way back: the outside only ever talks to 203.0.113.1:8080.
+  const http = (await execa('tcpdump', ['-r', pcap, '-nn', 'tcp'])).stdout;
+  assert.match(http, /203\.0\.113\.1\.8080 > 203\.0\.113\.10\.\d+: Flags \[S\.\]/);
+  assert.doesNotMatch(http, /172\.17\.0\.2/);
+  // Seed 001's LOG trace is in the final state: the request before NAT.
+  const trace = result.collected.find((c: { command: string }) => c.command === 'kernel log (nat-trace)');
+  assert.match(trace.stdout, /nat-trace: IN=docker0 .*SRC=172\.17\.0\.2 DST=203\.0\.113\.10/);
+});
+
+const mistakes: [string, number, string[], RegExp][] = [
+  // No routing: nothing of the container's leaves the host, in any stage.
+  ['forgot-ip-forward.sh', 9, [
+    'capture-masqueraded-source', 'capture-private-source', 'capture-syn-ack-from-host', 'ip-forward', 'masquerade-ping',
+    'outside-reaches-published-port',
+  ], /sysctl -w net\.ipv4\.ip_forward=1/],
+  // Seed 003's other network: the rule never matches 172.17.0.2, which leaks out unrewritten.
+  ['wrong-masquerade-subnet.sh', 15, ['capture-masqueraded-source', 'capture-no-private-leak', 'masquerade-ping'], /-s 172\.17\.0\.0\/16 ! -o docker0 -j MASQUERADE/],
+  ['forgot-dnat.sh', 17, ['capture-syn-ack-from-host', 'outside-reaches-published-port'], /-j DNAT --to-destination 172\.17\.0\.2:80/],
+];
+
+for (const [file, score, failed, hint] of mistakes) {
+  test(`a typical mistake (${file}) grades ${score}/${MAX} with exit 1 and the failing checks named`, async () => {
+    const res = await grade(file);
+    assert.equal(res.r.exitCode, 1, res.r.all);
+    assert.equal(res.summary.score, score);
+    assert.equal(res.summary.maxScore, MAX);
+    assert.deepEqual(res.failed, failed);
+    assert.match(res.r.stdout, hint);
+  });
+}

@@ -1,0 +1,68 @@
+// The overlay lab end to end on real VMs: one script run on two hosts in two stages (`up`, `join`),
+// with etcd on node1 as the cluster store. The reference grades full marks with VXLAN (VNI 256, UDP
+// 4789) on the underlay; typical mistakes grade the exact partial scores with the failing checks named.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { runCli } from '../helpers/cli.ts';
+import { qemuPidsUnder } from '../helpers/processes.ts';
+
+interface Summary { status: string; score: number; maxScore: number; checks: { id: string; status: string; points: number }[] }
+
+const LAB = 'overlay';
+const MAX = 21;
+const runtimeDir = await mkdtemp(join(tmpdir(), 'netlab-e2e-rt-'));
+
+async function grade(submission: string | undefined) {
+  const out = await mkdtemp(join(tmpdir(), 'netlab-e2e-'));
+  const args = [`labs/${LAB}`, '--out', out, ...(submission ? ['--submission', `test/fixtures/submissions/${LAB}/${submission}`] : [])];
+  const r = await runCli(args, { timeoutMs: 400_000, env: { NETLAB_RUNTIME_DIR: runtimeDir } });
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
+  assert.deepEqual(qemuPidsUnder(runtimeDir), [], 'no qemu left behind');
+  assert.deepEqual(existsSync(runtimeDir) ? readdirSync(runtimeDir) : [], [], 'no run folder left behind');
+  return { r, out, summary, failed: summary.checks.filter((c) => c.status !== 'passed').map((c) => c.id).sort() };
+}
+
+test(`the reference solution grades ${MAX}/${MAX}, exit 0: each stage ran on both hosts, VXLAN on the underlay`, async () => {
+  const { r, out, summary } = await grade(undefined);
+  assert.equal(r.exitCode, 0, r.all);
+  assert.equal(summary.status, 'passed');
+  assert.equal(summary.score, MAX);
+  assert.equal(summary.maxScore, MAX);
+  assert.match(r.stdout, new RegExp(`Score: ${MAX}/${MAX}`));
+  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+  // One script, two stages, each on node1 then node2.
+  const runs = result.setup.filter((c: { phase: string }) => c.phase === 'submission').map((c: { machine: string; command: string }) => `${c.machine}: ${c.command.replace('cd /root/submission && ', '')}`);
+  assert.deepEqual(runs, ['node1: bash overlay.sh up', 'node2: bash overlay.sh up', 'node1: bash overlay.sh join', 'node2: bash overlay.sh join']);
+  // The membership the hosts wrote is in etcd at the end.
+  const etcd = result.collected.find((c: { command: string }) => c.command === 'etcd membership');
+  assert.match(etcd.stdout, /\/overlay\/vxlan256\/hosts\/192\.168\.56\.12\n10\.0\.0\.3 02:42:0a:00:00:03/);
+  // The underlay capture holds real VXLAN: VNI 256 on UDP 4789, carrying the containers' ICMP.
+  const vxlan = (await execa('tcpdump', ['-r', join(out, 'captures/underlay.pcap'), '-nn'])).stdout;
+  assert.match(vxlan, /192\.168\.56\.11\.\d+ > 192\.168\.56\.12\.4789: VXLAN, flags \[I\] \(0x08\), vni 256\nIP 10\.0\.0\.2 > 10\.0\.0\.3: ICMP echo request/);
+  assert.match(vxlan, /192\.168\.56\.12\.\d+ > 192\.168\.56\.11\.4789: VXLAN, flags \[I\] \(0x08\), vni 256\nIP 10\.0\.0\.3 > 10\.0\.0\.2: ICMP echo reply/);
+});
+
+const mistakes: [string, number, string[], RegExp][] = [
+  // node2 is on VNI 257: each side drops the other's frames.
+  ['wrong-vni.sh', 12, ['capture-vni', 'node2-vxlan', 'ping-1450', 'ping-2000', 'ping-node1-node2', 'ping-node2-node1'], /same VNI \(256\)/],
+  // Small packets pass; everything between 1451 and 1500 bytes is lost at vxlan256.
+  ['mtu-1500.sh', 17, ['node1-mtu', 'node2-mtu', 'ping-1451-refused', 'ping-2000'], /mtu 1450/],
+  // Membership in etcd but no forwarding from it: nothing is ever encapsulated.
+  ['no-fdb.sh', 9, ['capture-vni', 'capture-vxlan', 'node1-fdb', 'node2-fdb', 'ping-1450', 'ping-2000', 'ping-node1-node2', 'ping-node2-node1'], /bridge fdb append 00:00:00:00:00:00 dev vxlan256/],
+];
+
+for (const [file, score, failed, hint] of mistakes) {
+  test(`a typical mistake (${file}) grades ${score}/${MAX} with exit 1 and the failing checks named`, async () => {
+    const res = await grade(file);
+    assert.equal(res.r.exitCode, 1, res.r.all);
+    assert.equal(res.summary.score, score);
+    assert.equal(res.summary.maxScore, MAX);
+    assert.deepEqual(res.failed, failed);
+    assert.match(res.r.stdout, hint);
+  });
+}
