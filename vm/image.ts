@@ -52,6 +52,8 @@ const TRIM_DPKG_OPTS: readonly string[] = [
 
 const GUEST_DIR = join(dirname(fileURLToPath(import.meta.url)), 'guest');
 
+export const RESOLV_CONF = '# netlab guests have no DNS server: lookups fail at once\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n';
+
 export function guestFile(name: 'netlab-init' | 'initramfs-init' | 'sshd_config'): string {
   return join(GUEST_DIR, name);
 }
@@ -71,6 +73,7 @@ export function imageRecipeHash(packages: readonly string[] = DEFAULT_PACKAGES):
     TRIM_DPKG_OPTS,
     readFileSync(guestFile('netlab-init'), 'utf8'),
     readFileSync(guestFile('sshd_config'), 'utf8'),
+    RESOLV_CONF,
   );
 }
 
@@ -216,6 +219,10 @@ async function customizeRoot(root: string, outDir: string, signal?: AbortSignal)
 
   // No fstab entries: netlab-init mounts everything itself.
   await writeFile(join(root, 'etc', 'fstab'), '# mounts are done by /sbin/netlab-init\n');
+  // Not the build host's resolver: guests reach no DNS server (restrict=on), so a lookup must fail at
+  // once, not after seconds of timeouts (python3 -m http.server looks its address up at start).
+  await rm(join(root, 'etc', 'resolv.conf'), { force: true });
+  await writeFile(join(root, 'etc', 'resolv.conf'), RESOLV_CONF);
   return hostPublicKey;
 }
 
