@@ -94,7 +94,10 @@ put('coldBootMs', cold.ms, 'cold boot to first SSH command, TCG (ms, median)', `
 const restore = await bootSamples('tcg', true, RUNS);
 put('restoreMs', restore.ms, 'snapshot restore to first SSH command, TCG (ms, median)', `samples ${restore.all.map(Math.round).join(' ')}`);
 put('restoreSpeedup', cold.ms / restore.ms, 'cold boot / restore (×)');
-put('rssPerVmMb', Math.max(cold.rss, restore.rss), 'host RSS per VM (MiB)', '256 MiB guest, tb-size=64');
+put('rssPerVmMb', restore.rss, 'host RSS per VM, restored (MiB)', '256 MiB guest, tb-size=64: the usual start');
+// A cold boot touches all guest RAM: init_on_free=1 zeroes every page the kernel frees at boot (the
+// price of small snapshots); it happens once per machine shape.
+put('rssColdBootVmMb', cold.rss, 'host RSS per VM, cold-booted (MiB)', 'init_on_free zeroes all RAM once');
 if (accel.accel === 'kvm') {
   put('coldBootKvmMs', (await bootSamples('kvm', false, RUNS)).ms, 'cold boot to first SSH command, KVM (ms, median)');
   put('restoreKvmMs', (await bootSamples('kvm', true, RUNS)).ms, 'restore to first SSH command, KVM (ms, median)');
