@@ -1,7 +1,9 @@
 // `npm run bench`: the speed figures of netlab-run, measured in one run on this machine, printed as a
 // table and written to bench-results.json (one number per figure). Flags: --quick skips the cold
-// image/kernel builds; --runs N sets the sample count for medians (default 5).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+// image/kernel builds; --runs N sets the sample count for medians (default 5); --class measures only
+// class50Ms, a class of 50 bridge submissions graded in one run (--workers N to set its parallelism);
+// --matrix measures only matrixMs, every lab on 4 Debian kernels in one run (long: not by default).
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +16,10 @@ import type { Accel } from '../vm/qemu-args.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+/** --class: only the class figure (a class of 50 bridge submissions), the rest of the bench skipped. */
+const classOnly = args.includes('--class');
+const workersAt = args.indexOf('--workers');
+const CLASS_WORKERS = workersAt >= 0 ? Number(args[workersAt + 1]) : undefined;
 const runsAt = args.indexOf('--runs');
 const RUNS = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
 const repo = new URL('..', import.meta.url).pathname;
@@ -81,6 +87,67 @@ async function labWall(lab: string, n: number): Promise<number | null> {
   }
   await rm(out, { recursive: true, force: true });
   return median(ms);
+}
+
+// A class of 50 bridge submissions (copies of the reference and of the typical mistakes), graded in
+// one `--submissions` run: wall time, and the gradebook's statuses as a sanity check.
+async function classWall(size: number): Promise<{ ms: number; workers: string; statuses: string }> {
+  const root = await mkdtemp(join(tmpdir(), 'netlab-bench-class-'));
+  try {
+    const subs = join(root, 'submissions');
+    mkdirSync(subs);
+    const sources = [join(repo, 'labs/bridge/solution/bridge.sh'),
+      ...readdirSync(join(repo, 'test/fixtures/submissions/bridge')).sort().map((f) => join(repo, 'test/fixtures/submissions/bridge', f))];
+    for (let i = 0; i < size; i++) copyFileSync(sources[i % sources.length]!, join(subs, `student${String(i + 1).padStart(2, '0')}.sh`));
+    const cli = join(repo, 'bin/netlab-run.mjs');
+    // Warm image, kernel and snapshot first, unmeasured.
+    await execa(process.execPath, [cli, 'labs/bridge', '--out', join(root, 'warm')], { cwd: repo, reject: false });
+    const t = performance.now();
+    const r = await execa(process.execPath, [cli, 'labs/bridge', '--submissions', subs, '--out', join(root, 'out'), ...(CLASS_WORKERS ? ['-j', String(CLASS_WORKERS)] : [])],
+      { cwd: repo, reject: false, all: true });
+    const ms = performance.now() - t;
+    if (r.exitCode !== 0) process.stderr.write(`bench: class exited ${r.exitCode}\n${(r.all ?? '').slice(-2000)}\n`);
+    const csv = readFileSync(join(root, 'out', 'gradebook.csv'), 'utf8').trim().split('\r\n').slice(1);
+    const counts = new Map<string, number>();
+    for (const line of csv) { const st = line.split(',').at(-2)!; counts.set(st, (counts.get(st) ?? 0) + 1); }
+    return { ms, workers: CLASS_WORKERS ? String(CLASS_WORKERS) : 'default', statuses: [...counts].map(([k, v]) => `${v} ${k}`).join(', ') };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+if (classOnly) {
+  const c = await classWall(50);
+  put('class50Ms', c.ms, 'class of 50 bridge submissions, `--submissions` (ms)', `workers ${c.workers}; ${c.statuses}`);
+  writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
+  process.stdout.write(`\n${rows.map((r) => r.join('  ')).join('\n')}\nwritten: ${resultsFile}\n`);
+  process.exit(0);
+}
+
+// --matrix: the nightly kernel matrix, every lab on the four Debian kernels in one run (kernels and
+// image cached; snapshots as they are), and how its cells came out.
+async function matrixWall(): Promise<{ ms: number; note: string }> {
+  const out = await mkdtemp(join(tmpdir(), 'netlab-bench-matrix-'));
+  try {
+    const kernels = ['bullseye', 'bookworm', 'trixie', 'sid'].flatMap((k) => ['--kernel', `debian:${k}`]);
+    const t = performance.now();
+    const r = await execa(process.execPath, [join(repo, 'bin/netlab-run.mjs'), 'labs', ...kernels, '--out', out], { cwd: repo, reject: false, all: true });
+    const ms = performance.now() - t;
+    if (r.exitCode !== 0) process.stderr.write(`bench: matrix exited ${r.exitCode}\n${(r.all ?? '').slice(-2000)}\n`);
+    const m = JSON.parse(readFileSync(join(out, 'matrix.json'), 'utf8')) as { cells: { status: string; durationMs: number }[]; totals: Record<string, number> };
+    const busy = m.cells.reduce((t, c) => t + c.durationMs, 0);
+    return { ms, note: `${m.cells.length} cells: ${Object.entries(m.totals).filter(([, n]) => n).map(([s, n]) => `${n} ${s}`).join(', ')}; exit ${r.exitCode}; sum of cell times ${Math.round(busy / 1000)} s` };
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+if (args.includes('--matrix')) {
+  const m = await matrixWall();
+  put('matrixMs', m.ms, '`netlab-run labs` × 4 Debian kernels, one run (ms)', m.note);
+  writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
+  process.stdout.write(`\n${rows.map((r) => r.join('  ')).join('\n')}\nwritten: ${resultsFile}\n`);
+  process.exit(0);
 }
 
 if (!quick) await coldBuilds();

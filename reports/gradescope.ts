@@ -58,7 +58,7 @@ function runOutput(r: RunResult): string {
     lines.push('', r.error);
   }
   const sub = r.submissionRun;
-  if (sub && sub.status !== 'ok') lines.push('', `Your submission ${sub.status === 'failed' ? 'exited with an error' : sub.status === 'timeout' ? 'ran past its time limit and was stopped' : 'crashed a machine'}: ${sub.detail ?? ''}`.trimEnd());
+  if (sub && sub.status !== 'ok') lines.push('', `Your submission ${sub.status === 'failed' ? 'exited with an error' : sub.status === 'timeout' ? 'ran past its time limit and was stopped' : 'crashed'}: ${sub.detail ?? ''}`.trimEnd());
   for (const g of r.groups ?? []) lines.push(`Group ${g.name}: ${formatPoints(g.points)}/${formatPoints(g.maxPoints)} (counts at most ${formatPoints(g.cap)})`);
   return lines.join('\n');
 }

@@ -42,7 +42,7 @@ function header(r: RunResult): string {
 const SUBMISSION_WORDS = {
   failed: 'Your submission exited with an error.',
   timeout: 'Your submission ran past its time limit: it was stopped, with every process it started.',
-  crashed: 'Your submission crashed a machine: checks on it could not run and score 0.',
+  crashed: 'Your submission crashed: checks on a machine it took down could not run and score 0.',
 } as const;
 
 function submissionBanner(r: RunResult): string {

@@ -71,7 +71,7 @@ export interface LoadedLab {
 }
 
 // Paths in messages are relative to the current folder, as the user typed them.
-function displayPath(p: string): string {
+export function displayPath(p: string): string {
   return relative(process.cwd(), p) || '.';
 }
 
@@ -184,7 +184,7 @@ function yamlFix(code: string): string {
 
 // file:line:col of the node a path names: the key for unknown keys, the value otherwise, or the
 // closest existing parent when the path goes past what is written (a missing field).
-function locate(doc: Document, lc: LineCounter, issue: SchemaIssue): { line?: number; column?: number } {
+export function locate(doc: Document, lc: LineCounter, issue: SchemaIssue): { line?: number; column?: number } {
   let node: unknown = doc.contents;
   let offset = rangeStart(node) ?? 0;
   for (let k = 0; k < issue.path.length; k++) {

@@ -103,8 +103,10 @@ export class VmPool {
   }
 }
 
-export async function ensureKernels(names: string[], onEvent: EventSink, signal: AbortSignal): Promise<Map<string, KernelInfo>> {
+// NETLAB_REFRESH_KERNELS=1 (--refresh-kernels): ask the mirror for each Debian kernel's newest
+// version instead of taking the cached one (nightly runs test what Debian ships today).
+export async function ensureKernels(names: string[], onEvent: EventSink, signal: AbortSignal, refresh = process.env.NETLAB_REFRESH_KERNELS === '1'): Promise<Map<string, KernelInfo>> {
   const out = new Map<string, KernelInfo>();
-  for (const n of names) out.set(n, await ensureKernel(n, { onEvent, signal }));
+  for (const n of names) out.set(n, await ensureKernel(n, { onEvent, signal, refresh }));
   return out;
 }

@@ -10,7 +10,7 @@ declare -A need=(
   [qemu-system-x86_64]=qemu-system-x86 [qemu-img]=qemu-utils [mmdebstrap]=mmdebstrap
   [busybox]=busybox-static [depmod]=kmod [tcpdump]=tcpdump [vde_switch]=vde2 [cpio]=cpio
   [mkfs.ext4]=e2fsprogs [debugfs]=e2fsprogs [ssh]=openssh-client [sshd]=openssh-server [setpriv]=util-linux
-  [zstd]=zstd [xz]=xz-utils [chromium]=chromium
+  [zstd]=zstd [xz]=xz-utils [chromium]=chromium [xmllint]=libxml2-utils
 )
 missing=()
 for bin in "${!need[@]}"; do

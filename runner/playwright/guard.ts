@@ -6,13 +6,16 @@ import type { CommandRecord } from '../../reports/model.ts';
 import type { Machine } from '../../vm/types.ts';
 import { brokerCall } from '../broker.ts';
 import type { DownMachine } from '../units.ts';
-import { record, submissionCleanupCommand, submissionCommand, SUBMISSION_PIDS_MAX } from './guest.ts';
+import { LIMIT_MARKER, record, submissionCleanupCommand, submissionCommand, SUBMISSION_PIDS_MAX } from './guest.ts';
 
 /** What the tests of one unit share in a worker: machines by name, and those known to be down. */
 export interface GuardedVms { machines: Map<string, Machine>; down: Map<string, string> }
 
-/** A machine the submission took down, and how. */
-export interface CrashNote { machine: string; reason: string }
+/** A machine the submission took down (or, `contained`, a limit that stopped it from doing so), and how. */
+export interface CrashNote { machine: string; reason: string; contained?: boolean }
+
+const pidsReason = (n: number) => `it hit the limit of ${SUBMISSION_PIDS_MAX} processes (${n} fork${n === 1 ? '' : 's'} refused: a fork bomb?), so every process it started was killed; the machine itself kept running`;
+const oomNote = (n: number) => `it ran out of its memory limit (${n} process${n === 1 ? '' : 'es'} killed)`;
 
 /** How long a machine that looks dead gets to answer `true` before it is stopped. */
 const PROBE_MS = 15_000;
@@ -62,8 +65,16 @@ export async function runSubmissionCommand(vms: GuardedVms, unitId: string, on: 
   const notes: string[] = [];
   let rec: CommandRecord;
   let thrown: unknown;
+  let pidsHit = 0;
   try {
     rec = { ...(await record(machine, 'submission', submissionCommand(run), { timeout })), command: shown };
+    // The wrapper's limit report is ours, not the student's output: turn it into words.
+    const m = new RegExp(`^${LIMIT_MARKER} pids=(\\d+) oom=(\\d+)\\n?`, 'm').exec(rec.stderr);
+    if (m) {
+      rec.stderr = rec.stderr.replace(m[0], '');
+      pidsHit = Number(m[1]);
+      if (Number(m[2]) > 0) notes.push(oomNote(Number(m[2])));
+    }
   } catch (err) {
     thrown = err;
     rec = failed(`the command did not finish: ${(err as Error).message}`);
@@ -73,16 +84,16 @@ export async function runSubmissionCommand(vms: GuardedVms, unitId: string, on: 
     try {
       const c = await machine.exec(submissionCleanupCommand(), { timeout: PROBE_MS });
       if (c.timedOut) suspect = true;
-      const pids = Number(/pids-max (\d+)/.exec(c.stdout)?.[1] ?? 0);
+      pidsHit = Number(/pids-max (\d+)/.exec(c.stdout)?.[1] ?? 0);
       const oom = Number(/oom-kill (\d+)/.exec(c.stdout)?.[1] ?? 0);
-      if (pids > 0) notes.push(`it hit the limit of ${SUBMISSION_PIDS_MAX} processes (${pids} forks refused: a fork bomb?)`);
-      if (oom > 0) notes.push(`it ran out of its memory limit (${oom} process${oom === 1 ? '' : 'es'} killed)`);
+      if (oom > 0) notes.push(oomNote(oom));
     } catch {
       suspect = true;
     }
   }
   const reason = suspect ? await checkAlive(vms, unitId, on, true) : undefined;
-  if (reason) return { record: rec, crash: { machine: on, reason }, notes };
+  if (reason) return { record: rec, crash: { machine: on, reason }, notes: pidsHit ? [pidsReason(pidsHit), ...notes] : notes };
   if (thrown) throw thrown;
+  if (pidsHit) return { record: rec, crash: { machine: on, reason: pidsReason(pidsHit), contained: true }, notes };
   return { record: rec, notes };
 }

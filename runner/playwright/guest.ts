@@ -21,16 +21,31 @@ export const SUBMISSION_CGROUP = '/sys/fs/cgroup/netlab-submission';
 /** Processes the submission may have at once: a fork bomb stops there, the machine keeps answering. */
 export const SUBMISSION_PIDS_MAX = 512;
 
+/** Marker line the submission wrapper prints on stderr when the submission hit a limit. */
+export const LIMIT_MARKER = 'NETLAB-LIMIT';
+
 // The student's command, run in /root/submission inside the submission cgroup (at most
 // SUBMISSION_PIDS_MAX processes and 3/4 of the guest's memory), so a fork bomb or a memory hog
-// cannot take the machine (and the grader's SSH) down with it. Without cgroup2 it runs unlimited.
+// cannot take the machine (and the grader's SSH) down with it. Afterwards the wrapper steps out of the
+// cgroup, watches what the command left running for up to 3 s, and if the process limit was hit,
+// kills everything left in the cgroup (a fork bomb in the background) and prints
+// `NETLAB-LIMIT pids=N oom=N` on stderr. Without cgroup2 it runs unlimited.
 export function submissionCommand(run: string): string {
   const cg = SUBMISSION_CGROUP;
+  const count = (file: string, key: string) => `$(awk '$1 == "${key}" {print $2}' ${cg}/${file} 2>/dev/null || echo 0)`;
   return `if mkdir -p ${cg} 2>/dev/null && [ -w ${cg}/cgroup.procs ]; then`
     + ` for c in pids memory; do echo +$c > /sys/fs/cgroup/cgroup.subtree_control; done 2>/dev/null;`
     + ` echo ${SUBMISSION_PIDS_MAX} > ${cg}/pids.max 2>/dev/null;`
     + ` echo $(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) * 3 / 4 ))K > ${cg}/memory.max 2>/dev/null;`
-    + ` echo $$ > ${cg}/cgroup.procs; fi; cd /root/submission && ${run}`;
+    + ` p0=${count('pids.events', 'max')}; o0=${count('memory.events', 'oom_kill')}; echo $$ > ${cg}/cgroup.procs; fi;`
+    + ` (cd /root/submission && ${run}); rc=$?;`
+    + ` if [ -n "$p0" ]; then echo $$ > /sys/fs/cgroup/cgroup.procs;`
+    // Processes left running (daemons, or a fork bomb in the background): watch them for up to 3 s.
+    + ` for i in 1 2 3 4 5 6; do [ "$(cat ${cg}/pids.current 2>/dev/null || echo 0)" -gt 0 ] || break;`
+    + ` [ $(( ${count('pids.events', 'max')} - \${p0:-0} )) -gt 0 ] && break; sleep 0.5; done;`
+    + ` p=$(( ${count('pids.events', 'max')} - \${p0:-0} )); o=$(( ${count('memory.events', 'oom_kill')} - \${o0:-0} ));`
+    + ` if [ "$p" -gt 0 ]; then if [ -e ${cg}/cgroup.kill ]; then echo 1 > ${cg}/cgroup.kill; else kill -9 $(cat ${cg}/cgroup.procs) 2>/dev/null; fi; fi;`
+    + ` if [ "$p" -gt 0 ] || [ "$o" -gt 0 ]; then echo "${LIMIT_MARKER} pids=$p oom=$o" >&2; fi; fi; exit $rc`;
 }
 
 // After a submission ran past its time limit: kill everything left in its cgroup (background jobs,

@@ -131,6 +131,12 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
       }
       await testInfo.attach('netlab-check', { contentType: 'application/json', body: JSON.stringify(result) });
       if (result.commands.length) await testInfo.attach('output', { contentType: 'text/plain', body: result.commands.map(asText).join('\n') });
+      if (result.status === 'failed') {
+        // The student's failure, graded: an expected failure for Playwright, so the worker (and its
+        // SSH connections) carries on instead of restarting for every failed check.
+        test.fail();
+        throw checkFailure(result, check.hint);
+      }
       if (result.status !== 'passed') throw checkFailure(result, check.hint);
     });
   };
@@ -195,8 +201,10 @@ function downCheck(check: Check, on: string, why: string): CheckResult {
 }
 
 // A student's failed check is not a bug in this file: no stack, so reports show no code frame.
+// The last line makes Playwright's JUnit reporter file it as a <failure> (the student's), not an
+// <error> (infrastructure): it tells them apart by an `expect(...).matcher` in the message.
 function checkFailure(result: CheckResult, hint?: string): Error {
-  const err = new Error(`${result.expected ? `expected ${result.expected}, got ${result.got}` : result.got}${hint ? `\nhint: ${hint}` : ''}`);
+  const err = new Error(`${result.expected ? `expected ${result.expected}, got ${result.got}` : result.got}${hint ? `\nhint: ${hint}` : ''}${result.status === 'failed' ? '\nexpect(check).toPass() failed' : ''}`);
   err.stack = `${err.message}`;
   return err;
 }

@@ -1,7 +1,8 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestResult } from '@playwright/test/reporter';
 import type { CaptureResult, CheckResult, CommandRecord, RunResult, SubmissionRun } from '../../reports/model.ts';
+import { toJUnit, type JUnitSuite } from '../../reports/junit.ts';
 import { writeGradescope, writeReport } from '../../reports/summary.ts';
 import { totals, type GroupCaps } from '../grade.ts';
 import type { UnitLease } from '../units.ts';
@@ -24,6 +25,8 @@ export interface UnitMeta {
   formats?: string[];
   /** See RunResult.inputHash. */
   inputHash?: string;
+  /** The run's report folder (--out): `netlab-run merge` moves outDir and staffDir from it to NETLAB_OUT_DIR. */
+  outRoot?: string;
 }
 
 interface UnitState {
@@ -57,22 +60,26 @@ export default class NetlabReporter implements Reporter {
 
   printsToStdio() { return false; }
 
-  onBegin(config: FullConfig, _suite: Suite) {
+  onBegin(config: FullConfig, suite: Suite) {
+    // Only the units of this run: a shard (--shard i/n) has every project but the tests of a few.
+    const inRun = suite?.suites ? new Set(suite.suites.map((s) => s.project()?.name)) : undefined;
     for (const p of config.projects) {
       const meta = (p.metadata as { netlab?: UnitMeta }).netlab;
-      if (meta) this.units.set(p.name, { meta, started: Date.now(), setup: [], captureErrors: {}, checks: new Map(), captures: [], pcaps: [], collected: [], crashes: [], notes: [] });
+      if (meta && (!inRun || inRun.has(p.name))) this.units.set(p.name, { meta: movedTo(meta, process.env.NETLAB_OUT_DIR), started: Date.now(), setup: [], captureErrors: {}, checks: new Map(), captures: [], pcaps: [], collected: [], crashes: [], notes: [] });
     }
   }
 
-  onTestBegin(test: TestCase) {
+  // Times come from the results, not the clock: a merged blob report replays them later.
+  onTestBegin(test: TestCase, result: TestResult) {
     const unit = this.units.get(test.parent.project()?.name ?? '');
-    if (unit && unit.begun === undefined) unit.begun = Date.now();
+    const t = result?.startTime ? result.startTime.getTime() : Date.now();
+    if (unit && (unit.begun === undefined || t < unit.begun)) unit.begun = t;
   }
 
   onTestEnd(test: TestCase, result: TestResult) {
     const unit = this.units.get(test.parent.project()?.name ?? '');
     if (!unit) return;
-    unit.ended = Date.now();
+    unit.ended = Math.max(unit.ended ?? 0, result.startTime ? result.startTime.getTime() + result.duration : Date.now());
     const kind = note(test, 'netlab-kind');
     const error = result.errors.map((e) => e.message ?? '').join('\n').replace(/\x1b\[[0-9;]*m/g, '');
     if (kind === 'setup') {
@@ -103,8 +110,10 @@ export default class NetlabReporter implements Reporter {
 
   async onEnd(result: FullResult) {
     const index: unknown[] = [];
+    const suites: JUnitSuite[] = [];
     for (const unit of this.units.values()) {
       const run = this.build(unit, result);
+      suites.push({ name: unit.meta.unitId, result: run });
       await mkdir(join(unit.meta.outDir, 'captures'), { recursive: true });
       for (const p of unit.pcaps) await copyFile(p.path, join(unit.meta.outDir, 'captures', `${p.name}.pcap`)).catch(() => {});
       // The student's folder (hidden checks reduced to points), then the staff copy with everything.
@@ -116,6 +125,10 @@ export default class NetlabReporter implements Reporter {
       if (unit.meta.formats?.includes('gradescope')) await writeGradescope(run, staffDir);
       index.push({ unit: unit.meta.unitId, outDir: unit.meta.outDir, staffDir, status: run.status, score: run.score, maxScore: run.maxScore, error: run.error });
     }
+    // JUnit from the grades (not Playwright's junit reporter: a failed check is an expected failure
+    // there, see lab-tests.ts, so it would count as passed).
+    const junit = process.env.NETLAB_JUNIT_FILE;
+    if (junit) { await mkdir(dirname(junit), { recursive: true }); await writeFile(junit, toJUnit(suites)); }
     const dir = process.env.NETLAB_RESULTS_FILE;
     if (dir) await writeFile(dir, JSON.stringify({ interrupted: result.status === 'interrupted', units: index }, null, 2));
   }
@@ -149,13 +162,23 @@ export default class NetlabReporter implements Reporter {
   }
 }
 
+// A unit's folders under another report folder (`netlab-run merge --out DIR` sets NETLAB_OUT_DIR):
+// the same places relative to the run's --out, so a merge of shards lays out like the single run.
+function movedTo(meta: UnitMeta, root: string | undefined): UnitMeta {
+  if (!root) return meta;
+  const from = meta.outRoot ?? (basename(meta.outDir) === meta.unitId ? dirname(meta.outDir) : meta.outDir);
+  const move = (p: string) => join(root, relative(from, p));
+  return { ...meta, outDir: move(meta.outDir), staffDir: meta.staffDir ? move(meta.staffDir) : undefined, outRoot: root };
+}
+
 // How the student's commands ran, from their records and the crash notes of setup and stages.
 function submissionRun(unit: UnitState): SubmissionRun | undefined {
   const runs = unit.setup.filter((r) => r.phase === 'submission');
   if (runs.length === 0 && unit.crashes.length === 0) return undefined;
   const notes = unit.notes.length ? `\n${unit.notes.join('\n')}` : '';
   if (unit.crashes.length) {
-    return { status: 'crashed', down: [...new Set(unit.crashes.map((c) => c.machine))], detail: unit.crashes.map((c) => `[${c.machine}] ${c.reason}`).join('\n') + notes };
+    const down = [...new Set(unit.crashes.filter((c) => !c.contained).map((c) => c.machine))];
+    return { status: 'crashed', ...(down.length ? { down } : {}), detail: unit.crashes.map((c) => `[${c.machine}] ${c.reason}`).join('\n') + notes };
   }
   const late = runs.find((r) => r.timedOut);
   if (late) return { status: 'timeout', detail: `[${late.machine}] ${late.command} ran past its time limit (stopped after ${(late.durationMs / 1000).toFixed(0)} s)${notes}` };

@@ -33,7 +33,7 @@ test('the reference solution (seed 001 bridge.sh) grades full marks, exit 0, wit
   assert.equal(summary.score, 22);
   assert.equal(summary.maxScore, 22);
   assert.match(r.stdout, /Score: 22\/22/);
-  for (const f of ['index.html', 'result.json', 'playwright-report/index.html', 'captures/br00.pcap']) assert.ok(existsSync(join(out, f)), f);
+  for (const f of ['index.html', 'result.json', 'staff/playwright-report/index.html', 'staff/result.json', 'captures/br00.pcap']) assert.ok(existsSync(join(out, f)), f);
   // The pcap is a real capture: tcpdump reads ARP and ICMP from it.
   const arp = await execa('tcpdump', ['-r', join(out, 'captures/br00.pcap'), '-nn', 'arp']);
   assert.ok(arp.stdout.split('\n').filter(Boolean).length >= 2);

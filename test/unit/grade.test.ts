@@ -48,5 +48,5 @@ test('totals skip skipped checks', () => {
     { ...base, status: 'passed', points: 2, maxPoints: 2 },
     { ...base, status: 'failed', points: 0, maxPoints: 3 },
     { ...base, status: 'skipped', points: 0, maxPoints: 5 },
-  ]), { score: 2, maxScore: 5 });
+  ]), { score: 2, maxScore: 5, groups: [] });
 });

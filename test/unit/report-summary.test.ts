@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleResult } from '../../reports/fixtures/sample-result.ts';
+import { studentView } from '../../reports/redact.ts';
 import { summarize, writeReport } from '../../reports/summary.ts';
 import { formatTerminalSummary } from '../../reports/terminal.ts';
 
@@ -28,7 +29,10 @@ test('writeReport creates the folder with index.html, summary.json and result.js
     const r = sampleResult();
     const files = await writeReport(r, out);
     assert.deepEqual(files, { dir: out, html: join(out, 'index.html'), summary: join(out, 'summary.json'), result: join(out, 'result.json') });
-    assert.deepEqual(JSON.parse(await readFile(files.result, 'utf8')), r);
+    // The folder is the student's: the hidden check keeps its points and status, nothing else.
+    const shown = JSON.parse(await readFile(files.result, 'utf8'));
+    assert.deepEqual(shown, studentView(r));
+    assert.notDeepEqual(shown, r);
     assert.equal(JSON.parse(await readFile(files.summary, 'utf8')).score, 8);
     assert.match(await readFile(files.html, 'utf8'), /^<!doctype html>/);
   } finally {

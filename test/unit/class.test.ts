@@ -1,0 +1,146 @@
+// A class folder: who the students are, what changed since the last grading (--resume), and the
+// limits every submission runs under.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { alreadyGraded, findClass, inputHash, writeClassReports, writeMissingReport } from '../../runner/class.ts';
+import { parseSize } from '../../runner/cli.ts';
+import { loadLab } from '../../runner/lab.ts';
+import { DEFAULT_OUTPUT_LIMIT, outputLimit, submissionCommand, SUBMISSION_PIDS_MAX } from '../../runner/playwright/guest.ts';
+import { parallelism } from '../../runner/run.ts';
+import { writeReport } from '../../reports/summary.ts';
+import { sampleResult } from '../../reports/fixtures/sample-result.ts';
+
+const LAB = new URL('../fixtures/labs/bridge-graded/', import.meta.url).pathname;
+
+async function classDir(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'netlab-class-'));
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(join(dir, name, '..'), { recursive: true });
+    await writeFile(join(dir, name), text);
+  }
+  return dir;
+}
+
+test('students: a file each (name without extension) or a folder holding the lab\'s file; safe, unique names', async () => {
+  const loaded = await loadLab(LAB);
+  const dir = await classDir({
+    'alice.sh': 'echo a', 'bob/bridge.sh': 'echo b', 'bob/notes.txt': 'x', 'carol/readme.md': 'no script',
+    'alice.txt': 'again', 'staff.sh': 'sneaky', 'Dan Smith (2).sh': 'spaces', '.hidden.sh': 'skipped', 'plain': 'no ext',
+  });
+  try {
+    const entries = await findClass(dir, loaded);
+    assert.deepEqual(entries.map((e) => [e.student, e.path !== null]), [
+      ['alice', true], ['alice-2', true], ['bob', true], ['carol', false], ['Dan_Smith_2_', true], ['plain', true], ['staff_', true],
+    ]);
+    assert.equal(entries.find((e) => e.student === 'bob')!.path, join(dir, 'bob', 'bridge.sh'));
+    assert.equal(entries.find((e) => e.student === 'carol')!.hash, null);
+    // The hash covers lab.yaml and the graded file: equal files hash equal, another file does not.
+    const h = entries.find((e) => e.student === 'alice')!.hash;
+    assert.match(h!, /^[0-9a-f]{64}$/);
+    assert.notEqual(h, entries.find((e) => e.student === 'alice-2')!.hash);
+    assert.notEqual(inputHash('lab: 1', Buffer.from('x')), inputHash('lab: 2', Buffer.from('x')));
+    assert.notEqual(inputHash('ab', Buffer.from('c')), inputHash('a', Buffer.from('bc')));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an empty or missing submissions folder is a usage error', async () => {
+  const loaded = await loadLab(LAB);
+  const dir = await classDir({});
+  try {
+    await assert.rejects(findClass(dir, loaded), /no submission in/);
+    await assert.rejects(findClass(join(dir, 'nope'), loaded), /cannot read the folder/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('--resume keeps a finished grade of an unchanged file; a changed file, an error or no grade is graded again', async () => {
+  const loaded = await loadLab(LAB);
+  const dir = await classDir({ 'alice.sh': 'echo a', 'bob.sh': 'echo b', 'carol/x': 'y' });
+  const out = await mkdtemp(join(tmpdir(), 'netlab-class-out-'));
+  try {
+    const [alice, bob, carol] = await findClass(dir, loaded);
+    const graded = { ...sampleResult(), inputHash: alice!.hash! };
+    await writeReport(graded, join(out, 'alice'));
+    await writeReport(graded, join(out, 'staff', 'alice'), { showHidden: true });
+    assert.equal(await alreadyGraded(out, alice!), true);
+    await writeReport({ ...graded, inputHash: 'old' }, join(out, 'staff', 'bob'), { showHidden: true });
+    await writeReport(graded, join(out, 'bob'));
+    assert.equal(await alreadyGraded(out, bob!), false, 'changed since');
+    await writeReport({ ...graded, status: 'error' }, join(out, 'staff', 'alice'), { showHidden: true });
+    assert.equal(await alreadyGraded(out, alice!), false, 'an infrastructure error is graded again');
+    assert.equal(await alreadyGraded(out, carol!), false);
+    // The gradebook covers everyone: graded, missing, and not (yet) graded.
+    await writeReport({ ...graded, status: 'failed', submissionRun: { status: 'timeout', detail: 'late' } }, join(out, 'staff', 'alice'), { showHidden: true });
+    await writeMissingReport(out, carol!, loaded);
+    const { rows } = await writeClassReports(out, loaded, [alice!, bob!, carol!]);
+    assert.deepEqual(rows.map((r) => [r.student, r.status, r.score, r.maxScore]), [['alice', 'timeout', 8, 10], ['bob', 'error', null, null], ['carol', 'missing', 0, 15]]);
+    assert.match(rows[2]!.detail!, /^no bridge\.sh in /);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await rm(out, { recursive: true, force: true });
+  }
+});
+
+test('limits: output cap from --max-output, sizes in K/M, units at once by cores and memory', () => {
+  assert.equal(outputLimit(undefined), DEFAULT_OUTPUT_LIMIT);
+  assert.equal(outputLimit('4096'), 4096);
+  assert.equal(outputLimit('nonsense'), DEFAULT_OUTPUT_LIMIT);
+  assert.deepEqual(['4096', '64K', '1m', '2MiB'].map(parseSize), [4096, 65_536, 1_048_576, 2_097_152]);
+  assert.throws(() => parseSize('lots'), /--max-output takes a size/);
+  assert.throws(() => parseSize('0'), /--max-output takes a size/);
+  assert.equal(parallelism(undefined, 50, 416, 24_000, 2), 2, 'cores');
+  assert.equal(parallelism(8, 50, 416, 24_000, 2), 8, 'asked for');
+  assert.equal(parallelism(8, 3, 416, 24_000, 2), 3, 'no more than the units');
+  assert.equal(parallelism(8, 50, 416, 1_200, 2), 2, 'memory: 80% of 1200 MiB holds two 416 MiB units');
+  assert.equal(parallelism(8, 50, 4_000, 1_000, 2), 1, 'always at least one');
+});
+
+test('the submission wrapper: a cgroup with a process limit, the command in /root/submission, its exit code kept', async () => {
+  const cmd = submissionCommand('bash bridge.sh up');
+  assert.match(cmd, new RegExp(`echo ${SUBMISSION_PIDS_MAX} > /sys/fs/cgroup/netlab-submission/pids\\.max`));
+  assert.match(cmd, /\(cd \/root\/submission && bash bridge\.sh up\); rc=\$\?;/);
+  assert.match(cmd, /exit \$rc$/);
+  // Without cgroup2 (here: a path that cannot be a cgroup, never the host's) it still runs and keeps
+  // the exit code.
+  const dir = await mkdtemp(join(tmpdir(), 'netlab-nocg-'));
+  try {
+    const local = submissionCommand('exit 3').replaceAll('/sys/fs/cgroup', join(dir, 'none', 'cgroup')).replace('cd /root/submission && ', '');
+    assert.ok(!local.includes('/sys/fs/cgroup'));
+    await writeFile(join(dir, 'none'), 'a file: mkdir under it fails');
+    const r = await execa('bash', ['-c', local], { reject: false });
+    assert.equal(r.exitCode, 3);
+    assert.ok(!r.stderr.includes('NETLAB-LIMIT'), r.stderr);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the broker: a lease lists down machines; health waits for one to go down; kill stops one with a reason', async () => {
+  const { brokerCall, startBroker } = await import('../../runner/broker.ts');
+  const calls: string[] = [];
+  let down: { machine: string; reason: string }[] = [];
+  const broker = await startBroker({
+    acquire: async (id) => ({ id, endpoints: [], kernel: { name: 'k', version: 'v' }, imageHash: 'h', accel: 'tcg', nics: {}, down }),
+    release: async (id) => { calls.push(`release ${id}`); },
+    health: async (id, waitMs) => { calls.push(`health ${id} ${waitMs}`); return { down }; },
+    kill: async (id, machine, reason) => { calls.push(`kill ${id} ${machine} ${reason}`); down = [{ machine, reason }]; },
+  });
+  try {
+    assert.deepEqual(await brokerCall(broker.url, 'alice', 'health', { wait: 5000 }), { down: [] });
+    await brokerCall(broker.url, 'alice', 'kill', { machine: 'host', reason: 'no answer & more' });
+    assert.deepEqual(((await brokerCall(broker.url, 'alice', 'acquire')) as { down: unknown }).down, [{ machine: 'host', reason: 'no answer & more' }]);
+    // The wait is capped: a worker cannot park a request for long.
+    await brokerCall(broker.url, 'alice', 'health', { wait: 999_999 });
+    await brokerCall(broker.url, 'alice', 'release');
+    assert.deepEqual(calls, ['health alice 5000', 'kill alice host no answer & more', 'health alice 30000', 'release alice']);
+  } finally {
+    await broker.close();
+  }
+});
