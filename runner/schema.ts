@@ -169,7 +169,7 @@ const checkCommon = {
   requires: z.strictObject({
     modules: z.array(z.string().min(1)).optional().describe('Kernel modules the check needs, e.g. [vxlan].'),
     kernel: z.string().regex(KERNEL_RANGE, { error: 'expected a kernel version range such as ">=5.15"' }).optional().describe('Kernel versions the check applies to, e.g. ">=5.15".'),
-  }).optional().meta({ title: 'Requirements', description: 'What the check needs from the kernel (kept for the kernel matrix; not acted on yet). Default: nothing.' }),
+  }).optional().meta({ title: 'Requirements', description: 'What the check needs from the kernel, judged before it runs: on a kernel outside the range or without a module (built in counts), the check is skipped with the reason, not failed, and leaves the maximum score. Default: nothing.' }),
 };
 
 const checkName = z.string().min(1, { error: 'expected a name, found empty text' }).describe('What the check verifies, in words; unique in the lab. Required.');

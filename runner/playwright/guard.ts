@@ -69,9 +69,10 @@ export async function runSubmissionCommand(vms: GuardedVms, unitId: string, on: 
   try {
     rec = { ...(await record(machine, 'submission', submissionCommand(run), { timeout })), command: shown };
     // The wrapper's limit report is ours, not the student's output: turn it into words.
-    const m = new RegExp(`^${LIMIT_MARKER} pids=(\\d+) oom=(\\d+)\\n?`, 'm').exec(rec.stderr);
+    // The wrapper prints it last: take the last one, whatever the student printed before.
+    const m = [...rec.stderr.matchAll(new RegExp(`^${LIMIT_MARKER} pids=(\\d+) oom=(\\d+)\\n?`, 'gm'))].at(-1);
     if (m) {
-      rec.stderr = rec.stderr.replace(m[0], '');
+      rec.stderr = rec.stderr.slice(0, m.index) + rec.stderr.slice(m.index! + m[0].length);
       pidsHit = Number(m[1]);
       if (Number(m[2]) > 0) notes.push(oomNote(Number(m[2])));
     }

@@ -10,6 +10,7 @@ import { runCaptureCheck, runCommandCheck } from './check-runner.ts';
 import { capturePath, record, startCaptureCommand, stopCaptureCommand } from './guest.ts';
 import { checkAlive, runSubmissionCommand, type CrashNote } from './guard.ts';
 import { decodePcap } from '../../reports/pcap.ts';
+import { DMESG_HEALTH_COMMAND, DMESG_PROBLEMS, missingModulesCommand, unmetRequirement } from '../requires.ts';
 
 /** A unit's machines as one worker sees them; `down` holds machines that went down, with the reason. */
 export interface LabVms { lease: UnitLease; machines: Map<string, Machine>; down: Map<string, string> }
@@ -121,6 +122,13 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
         test.skip(true, `not run: machine ${on} is down`);
         return;
       }
+      const unmet = await requirementProblem(check, vms.machines.get(on)!, vms.lease.kernel.version);
+      if (unmet) {
+        // Not the student's fault and not a failure: this kernel cannot do what the check needs.
+        await testInfo.attach('netlab-check', { contentType: 'application/json', body: JSON.stringify(skippedCheck(check, unmet)) });
+        test.skip(true, unmet);
+        return;
+      }
       const result: CheckResult = check.kind === 'run'
         ? await runCommandCheck(check, vms.machines.get(check.on)!, test.step)
         : await runCaptureCheck(check, capture!, (n) => vms.machines.get(n)!, test.step);
@@ -187,7 +195,40 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
         return { phase: 'collect', machine: t, command: c.name ?? c.run, exitCode: null, stdout: '', stderr: (err as Error).message, durationMs: 0, timedOut: false, truncated: false } satisfies CommandRecord;
       }
     }));
-    await testInfo.attach('netlab-final', { contentType: 'application/json', body: JSON.stringify({ captures, collected }) });
+    const health = await kernelHealth(vms);
+    await testInfo.attach('netlab-final', { contentType: 'application/json', body: JSON.stringify({ captures, collected, health }) });
+  };
+}
+
+async function requirementProblem(check: Check, machine: Machine, release: string): Promise<string | undefined> {
+  if (!check.requires) return undefined;
+  const mods = check.requires.modules ?? [];
+  const missing = mods.length ? (await machine.exec(missingModulesCommand(mods), { timeout: 15_000 })).stdout.split('\n').filter(Boolean) : [];
+  return unmetRequirement(check.requires, release, missing);
+}
+
+function skippedCheck(check: Check, reason: string): CheckResult {
+  return {
+    id: check.id, name: check.name, status: 'skipped', points: 0, maxPoints: check.points, visibility: check.visibility,
+    expected: '', got: `skipped: ${reason}`, durationMs: 0, commands: [], reason,
+    ...(check.kind === 'capture' ? { capture: check.capture } : {}), ...(check.group ? { group: check.group } : {}),
+  };
+}
+
+// After the lab, the kernel's own health (as BPF CI checks dmesg): a BUG, WARNING, Oops or panic
+// becomes a failed 0-point check "kernel health" carrying the excerpt, so the cell shows it.
+async function kernelHealth(vms: LabVms): Promise<CheckResult | undefined> {
+  const found: CommandRecord[] = [];
+  for (const [name, machine] of vms.machines) {
+    if (vms.down.has(name)) continue;
+    const r = await record(machine, 'check', DMESG_HEALTH_COMMAND, { timeout: 15_000 }).catch(() => undefined);
+    if (r && DMESG_PROBLEMS.test(r.stdout)) found.push(r);
+  }
+  if (!found.length) return undefined;
+  return {
+    id: 'kernel-health', name: 'kernel health (dmesg)', status: 'failed', points: 0, maxPoints: 0, visibility: 'visible',
+    expected: 'no BUG, WARNING, Oops or panic in dmesg', got: `${found.map((r) => r.machine).join(', ')}: ${found[0]!.stdout.split('\n').find((l) => DMESG_PROBLEMS.test(l))?.trim()}`,
+    durationMs: 0, commands: found,
   };
 }
 

@@ -40,6 +40,8 @@ interface UnitState {
   pcaps: { name: string; path: string }[];
   collected: CommandRecord[];
   infraError?: string;
+  /** A failed "kernel health" check when dmesg showed BUG/WARNING/Oops/panic. */
+  health?: CheckResult;
   crashes: CrashNote[];
   notes: string[];
   /** First test start and last test end of this unit (units of a class run one after another). */
@@ -102,8 +104,8 @@ export default class NetlabReporter implements Reporter {
       } satisfies CheckResult;
       unit.checks.set(id, c);
     } else if (kind === 'final') {
-      const f = json<{ captures: CaptureResult[]; collected: CommandRecord[] }>(result, 'netlab-final');
-      if (f) { unit.captures = f.captures; unit.collected = f.collected; }
+      const f = json<{ captures: CaptureResult[]; collected: CommandRecord[]; health?: CheckResult }>(result, 'netlab-final');
+      if (f) { unit.captures = f.captures; unit.collected = f.collected; unit.health = f.health; }
       for (const a of result.attachments) if (a.name.startsWith('pcap:') && a.path) unit.pcaps.push({ name: a.name.slice(5), path: a.path });
     }
   }
@@ -135,6 +137,8 @@ export default class NetlabReporter implements Reporter {
 
   private build(unit: UnitState, result: FullResult): RunResult {
     const checks = unit.meta.checkOrder.map((id) => unit.checks.get(id)).filter((c): c is CheckResult => !!c);
+    const kernelSick = unit.health !== undefined;
+    if (unit.health) checks.push(unit.health);
     for (const c of checks) if (c.capture && unit.captureErrors[c.capture] && c.status !== 'passed') {
       c.got = `${c.got} (the capture did not run: ${unit.captureErrors[c.capture]})`;
     }
@@ -142,7 +146,7 @@ export default class NetlabReporter implements Reporter {
     for (const c of checks) { const g = unit.meta.checkGroups?.[c.id]; if (g) c.group = g; }
     const { score, maxScore, groups } = totals(checks, unit.meta.groups ?? {});
     const status: RunResult['status'] = unit.infraError ? 'error' : result.status === 'interrupted' ? 'error'
-      : checks.length === unit.meta.checkOrder.length && checks.every((c) => c.status === 'passed' || c.status === 'skipped') ? 'passed' : 'failed';
+      : !kernelSick && checks.length === unit.meta.checkOrder.length && checks.every((c) => c.status === 'passed' || c.status === 'skipped') ? 'passed' : 'failed';
     return {
       lab: unit.meta.lab,
       kernel: { name: unit.meta.kernelName, version: unit.lease?.kernel.version ?? 'unknown' },
