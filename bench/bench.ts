@@ -77,8 +77,8 @@ async function labWall(lab: string, n: number): Promise<number | null> {
   if (!existsSync(join(repo, 'labs', lab, 'lab.yaml'))) return null;
   const ms: number[] = [];
   const out = await mkdtemp(join(tmpdir(), 'netlab-bench-out-'));
-  // One unmeasured run makes sure image, kernel and snapshot are warm.
-  await execa(process.execPath, [join(repo, 'bin/netlab-run.mjs'), `labs/${lab}`, '--out', out], { cwd: repo, reject: false });
+  // One unmeasured run makes sure image, kernel and snapshot are warm (skipped for a quick --runs 1).
+  if (RUNS > 1) await execa(process.execPath, [join(repo, 'bin/netlab-run.mjs'), `labs/${lab}`, '--out', out], { cwd: repo, reject: false });
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     const r = await execa(process.execPath, [join(repo, 'bin/netlab-run.mjs'), `labs/${lab}`, '--out', out], { cwd: repo, reject: false });
