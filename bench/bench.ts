@@ -3,6 +3,7 @@
 // image/kernel builds; --runs N sets the sample count for medians (default 5); --class measures only
 // class50Ms, a class of 50 bridge submissions graded in one run (--workers N to set its parallelism);
 // --matrix measures only matrixMs, every lab on 4 Debian kernels in one run (long: not by default).
+// --labs measures only the labs' warm wall times (with --runs 1: one run each, no warm-up).
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -150,26 +151,29 @@ if (args.includes('--matrix')) {
   process.exit(0);
 }
 
-if (!quick) await coldBuilds();
-put('imageCachedMs', median(await Promise.all(Array.from({ length: RUNS }, () => time(() => ensureImage())))), 'image, cached lookup (ms)');
-put('kernelCachedMs', median(await Promise.all(Array.from({ length: RUNS }, () => time(() => ensureKernel('debian:bookworm'))))), 'kernel, cached lookup (ms)');
-const k = await ensureKernel('debian:bookworm');
-const accel = await chooseAccel({ kernel: k.kernel, initrd: k.initrd });
-put('accel', accel.accel, 'accelerator', accel.reason);
-const cold = await bootSamples('tcg', false, RUNS);
-put('coldBootMs', cold.ms, 'cold boot to first SSH command, TCG (ms, median)', `samples ${cold.all.map(Math.round).join(' ')}`);
-const restore = await bootSamples('tcg', true, RUNS);
-put('restoreMs', restore.ms, 'snapshot restore to first SSH command, TCG (ms, median)', `samples ${restore.all.map(Math.round).join(' ')}`);
-put('restoreSpeedup', cold.ms / restore.ms, 'cold boot / restore (×)');
-put('rssPerVmMb', restore.rss, 'host RSS per VM, restored (MiB)', '256 MiB guest, tb-size=64: the usual start');
-// A cold boot touches all guest RAM: init_on_free=1 zeroes every page the kernel frees at boot (the
-// price of small snapshots); it happens once per machine shape.
-put('rssColdBootVmMb', cold.rss, 'host RSS per VM, cold-booted (MiB)', 'init_on_free zeroes all RAM once');
-if (accel.accel === 'kvm') {
-  put('coldBootKvmMs', (await bootSamples('kvm', false, RUNS)).ms, 'cold boot to first SSH command, KVM (ms, median)');
-  put('restoreKvmMs', (await bootSamples('kvm', true, RUNS)).ms, 'restore to first SSH command, KVM (ms, median)');
-} else {
-  put('coldBootKvmMs', null, 'cold boot, KVM', `not measured: ${accel.reason}`);
+// --labs: only the labs' wall times (the engine figures stay as the last full run wrote them).
+if (!args.includes('--labs')) {
+  if (!quick) await coldBuilds();
+  put('imageCachedMs', median(await Promise.all(Array.from({ length: RUNS }, () => time(() => ensureImage())))), 'image, cached lookup (ms)');
+  put('kernelCachedMs', median(await Promise.all(Array.from({ length: RUNS }, () => time(() => ensureKernel('debian:bookworm'))))), 'kernel, cached lookup (ms)');
+  const k = await ensureKernel('debian:bookworm');
+  const accel = await chooseAccel({ kernel: k.kernel, initrd: k.initrd });
+  put('accel', accel.accel, 'accelerator', accel.reason);
+  const cold = await bootSamples('tcg', false, RUNS);
+  put('coldBootMs', cold.ms, 'cold boot to first SSH command, TCG (ms, median)', `samples ${cold.all.map(Math.round).join(' ')}`);
+  const restore = await bootSamples('tcg', true, RUNS);
+  put('restoreMs', restore.ms, 'snapshot restore to first SSH command, TCG (ms, median)', `samples ${restore.all.map(Math.round).join(' ')}`);
+  put('restoreSpeedup', cold.ms / restore.ms, 'cold boot / restore (×)');
+  put('rssPerVmMb', restore.rss, 'host RSS per VM, restored (MiB)', '256 MiB guest, tb-size=64: the usual start');
+  // A cold boot touches all guest RAM: init_on_free=1 zeroes every page the kernel frees at boot (the
+  // price of small snapshots); it happens once per machine shape.
+  put('rssColdBootVmMb', cold.rss, 'host RSS per VM, cold-booted (MiB)', 'init_on_free zeroes all RAM once');
+  if (accel.accel === 'kvm') {
+    put('coldBootKvmMs', (await bootSamples('kvm', false, RUNS)).ms, 'cold boot to first SSH command, KVM (ms, median)');
+    put('restoreKvmMs', (await bootSamples('kvm', true, RUNS)).ms, 'restore to first SSH command, KVM (ms, median)');
+  } else {
+    put('coldBootKvmMs', null, 'cold boot, KVM', `not measured: ${accel.reason}`);
+  }
 }
 const labRuns = Math.max(1, Math.min(RUNS, 3));
 put('bridgeLabMs', await labWall('bridge', labRuns), '`netlab-run labs/bridge`, warm (ms, median)');
