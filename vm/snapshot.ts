@@ -108,6 +108,9 @@ export function restoreFixupCommand(name: string, nics: NicSpec[]): string {
     `echo ${name} > /etc/hostname`,
     `printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t%s\\n' ${name} > /etc/hosts`,
     ...nics.map((n, i) => `ip link set dev eth${i + 1} address ${n.mac}`),
+    // The guest keeps the carrier state saved with it, possibly from the instant before eth0's link
+    // came up (NO-CARRIER, though traffic flows); reopening the device rereads it. TCP rides it out.
+    `{ ip link set eth0 down; ip link set eth0 up; ip route replace default via 10.0.2.2 dev eth0; }`,
     `echo ${seed} | base64 -d > /dev/urandom`,
   ].join(' && ');
 }
