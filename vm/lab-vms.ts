@@ -228,12 +228,6 @@ async function restoreOnce(m: MachinePlan, nics: NicSpec[], snap: Snapshot, opts
       // The state loads while the status says "inmigrate"; it was saved stopped, so resume it.
       const st = await qmp.until<{ status: string }>('query-status', (s) => s.status !== 'inmigrate', 30_000, `${m.name} to load its snapshot`);
       if (st.status !== 'running') await qmp.execute('cont');
-      // The guest keeps the carrier state it had when saved, which may be the instant before eth0's
-      // link came up; a link change makes virtio-net tell the guest again (before any SSH traffic).
-      for (const nic of ['mgmt', ...nics.map((_, i) => `lab${i}`)]) {
-        await qmp.execute('set_link', { name: nic, up: false });
-        await qmp.execute('set_link', { name: nic, up: true });
-      }
     } finally {
       qmp.close();
     }
