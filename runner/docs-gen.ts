@@ -2,7 +2,7 @@
 // descriptions (via its JSON Schema), so docs, editor hints and validation never disagree.
 // Run: `tsx runner/docs-gen.ts` (also done by `npm run schema`).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DURATION_PATTERN, MEMORY_PATTERN } from './duration.ts';
 import { labJsonSchema, MIN_MEMORY_MIB } from './schema.ts';
@@ -11,6 +11,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const DOCS_FILE = join(ROOT, 'docs', 'lab-format.md');
 /** The documented example is a real lab that the tests load. */
 export const EXAMPLE_FILE = join(ROOT, 'test', 'fixtures', 'labs', 'valid-full', 'lab.yaml');
+const SPEC_EXAMPLE_FILE = join(ROOT, 'test', 'fixtures', 'labs', 'valid-full', 'reachability.spec.ts');
 
 type JSONSchema = {
   type?: string | string[];
@@ -129,7 +130,7 @@ netlab-run boots the VMs, runs everything over SSH, grades the checks and writes
 labs/bridge/
 ├── lab.yaml              the lab (this page)
 ├── solution/bridge.sh    reference solution (submission.reference), graded when no --submission is given
-└── *.spec.ts             optional extra Playwright specs beside lab.yaml (found by the loader)
+└── *.spec.ts             checks written in TypeScript, named by lab.yaml's spec checks
 \`\`\`
 
 \`netlab-run labs/bridge\` runs one lab; \`netlab-run labs\` runs every \`labs/*/lab.yaml\`.
@@ -178,7 +179,7 @@ checks:
 
 ## Checks
 
-A check is one of two kinds:
+A check is one of three kinds:
 
 - a **run check** (\`on\` + \`run\`): runs a command and judges its exit code and output. Without
   \`expect\` it passes when the command exits 0. With \`expect\` but no \`exitCode\`, the exit code must
@@ -187,8 +188,11 @@ A check is one of two kinds:
   multiline; checked when the lab loads) or \`equals\` (the trimmed output).
 - a **capture check** (\`capture\`): counts the packets of a capture (see \`captures\`) that match
   \`expect.packets\` (a tcpdump filter) and passes when the count is within \`atLeast\`..\`atMost\`.
+- a **spec check** (\`spec\`): runs a function written in TypeScript in a \`*.spec.ts\` beside
+  \`lab.yaml\` (see [Checks in TypeScript](#checks-in-typescript)), for what a command and a
+  pattern cannot say.
 
-A check with both \`run\` and \`capture\`, or neither, is an error. With \`until\`, a failing check is
+A check with more than one of \`run\`, \`capture\` and \`spec\`, or none, is an error. With \`until\`, a failing check is
 retried every \`interval\` until \`until\` has passed since its first attempt (for things that settle,
 like ARP or routing); the report keeps the first and last attempts. Checks run in order; a failed
 check never stops the ones after it (partial credit).
@@ -201,6 +205,30 @@ share from the last line of stdout (\`3/4\`, \`0.75\` or \`75%\`), and
 to at most that group's \`max\` (\`groups: { connectivity: { max: 5 } }\`), in the score and in the
 maximum. \`visibility: hidden\` or \`after_due_date\` keeps a check's name, commands, output and
 hints out of everything a student gets (see [grading.md](grading.md)).
+
+## Checks in TypeScript
+
+\`spec: file.spec.ts#name\` runs the function \`name\` exported by \`file.spec.ts\` (beside \`lab.yaml\`;
+without \`#name\`, its default export). It runs in the check's place in the order, inside the same
+Playwright test machinery and against the same machines as the YAML checks, and everything else
+about the check (\`points\`, \`hint\`, \`feedback\`, \`visibility\`, \`group\`, \`stage\`, \`requires\`,
+\`timeout\` per attempt, \`until\`/\`interval\` polling) comes from \`lab.yaml\` as for any check, so
+\`--list\`, the gradebook and the maximum score know it before anything runs.
+
+The function gets \`{ machine, machines, kernel, expect, step, attempt }\`: \`machine(name)\` (no name:
+the check's \`on\`, default the first machine) runs commands whose output goes in the report, and
+\`expect\` is Playwright's. The check passes when the function returns; a throw (a failed
+\`expect\`) fails it with the message as "got"; returning a number of points gives partial credit
+(it passes only with all of them). A machine that is down or an SSH failure makes it an error,
+as for the other kinds. From the example above (\`${relative(join(ROOT, 'docs'), SPEC_EXAMPLE_FILE)}\`):
+
+\`\`\`ts
+${readFileSync(SPEC_EXAMPLE_FILE, 'utf8').trimEnd()}
+\`\`\`
+
+A lab outside this repository imports the same functions as \`import { labCheck, expect } from 'netlab-run/lab'\`.
+Every \`*.spec.ts\` beside \`lab.yaml\` must be named by a check, and every name must be an exported
+function: both are checked when the lab loads (exit 2), not in the middle of a graded run.
 
 ## Links and NICs
 
@@ -230,7 +258,9 @@ Besides types and formats, loading a lab checks that:
   \`lines\` regular expression compiles;
 - check names, check ids (given or derived from the name), capture names and link names are unique;
 - \`stdout.matches\`/\`stderr.matches\` regular expressions compile;
-- \`submission.reference\` is a file in the lab folder.
+- \`submission.reference\` is a file in the lab folder;
+- every spec check's file loads and exports the function it names, and every \`*.spec.ts\` beside
+  \`lab.yaml\` is named by a check.
 
 Problems are reported together (up to ${10} at a time), each with file, line, column and the path of
 the field, what was expected and what was found, and a fix where one is clear:

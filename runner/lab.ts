@@ -4,6 +4,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { checkLab, formatPath, type Lab, type SchemaIssue } from './schema.ts';
+import { checkSpecRefs, specFilesOf } from './spec-checks.ts';
 
 export const LAB_FILE = 'lab.yaml';
 /** At most this many problems are listed in one LabError (the rest are counted). */
@@ -66,7 +67,7 @@ export interface LoadedLab {
   dir: string;
   /** Absolute path of lab.yaml. */
   file: string;
-  /** Absolute paths of the *.spec.ts files beside lab.yaml (extra Playwright tests), sorted. */
+  /** Absolute paths of the *.spec.ts files the lab's spec checks name, in first-use order. */
   specFiles: string[];
 }
 
@@ -157,15 +158,26 @@ export async function loadLab(pathArg: string): Promise<LoadedLab> {
         fix: 'add the reference solution there (the path is relative to the lab folder), or remove reference (then --submission is required)' });
     }
   }
-  if (issues.length) {
-    throw new LabError(issues
+  if (result.ok) {
+    const { problems } = await checkSpecRefs(result.lab, dir);
+    issues.push(...problems.map((p) => ({ path: ['checks', p.index, 'spec'], message: p.message, fix: p.fix })));
+  }
+  const unused = result.ok ? await unusedSpecFiles(result.lab, dir) : [];
+  if (issues.length || unused.length) {
+    throw new LabError(unused.map((f): LabIssue => ({ file: displayPath(join(dir, f)), path: '', message: `no check in ${shown} names ${f}`,
+      fix: `name its functions from checks (spec: ${f}#<export>), or rename it if it is not a check file` })).concat(issues
       .map((i) => ({ ...locate(doc, lineCounter, i), file: shown, path: formatPath(i.path), message: i.message, fix: i.fix }))
-      .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)));
+      .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))));
   }
   if (!result.ok) throw new Error('unreachable');
 
-  const specFiles = (await readdir(dir)).filter((f) => f.endsWith('.spec.ts')).sort().map((f) => join(dir, f));
-  return { lab: result.lab, dir, file, specFiles };
+  return { lab: result.lab, dir, file, specFiles: specFilesOf(result.lab).map((f) => join(dir, f)) };
+}
+
+// A *.spec.ts beside lab.yaml that no check names would silently never run.
+async function unusedSpecFiles(lab: Lab, dir: string): Promise<string[]> {
+  const used = new Set(specFilesOf(lab));
+  return (await readdir(dir)).filter((f) => f.endsWith('.spec.ts') && !used.has(f)).sort();
 }
 
 function yamlFix(code: string): string {

@@ -9,6 +9,8 @@ const CAPTURE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const CHECK_ID = /^[a-z0-9][a-z0-9._-]*$/;
 const FILE_NAME = /^[^/\\\s][^/\\]*$/;
 const INTERFACE_NAME = /^[^\s/:]{1,15}$/;
+/** `checks.spec.ts` or `checks.spec.ts#exportName`: a TypeScript check beside lab.yaml. */
+export const SPEC_REF = /^([^/\\\s#][^/\\#]*\.spec\.ts)(?:#([A-Za-z_$][\w$]*))?$/;
 const KERNEL_RANGE = /^((>=|<=|>|<|=)?\s*[0-9]+(\.[0-9]+){0,2}\s*)+$/;
 
 /** Smallest VM that boots (measured: 64 MiB hangs). */
@@ -201,6 +203,15 @@ const CaptureCheckInput = z.strictObject({
   ...checkCommon,
 }).meta({ title: 'Capture check', description: 'A check that counts packets in a capture.' });
 
+const SpecCheckInput = z.strictObject({
+  name: checkName,
+  id: checkId,
+  spec: z.string().regex(SPEC_REF, { error: 'expected "<file>.spec.ts" or "<file>.spec.ts#<export>": a TypeScript file beside lab.yaml' })
+    .describe('A check written in TypeScript: `file.spec.ts#name` runs the function exported as `name` from file.spec.ts beside lab.yaml (`file.spec.ts` alone: its default export). Makes this a spec check; see "Checks in TypeScript".'),
+  on: machineRef('Machine the check is about: a down machine or a `requires` is judged on it, and `machine()` with no name returns it. Default: the first machine.').optional(),
+  ...checkCommon,
+}).meta({ title: 'Spec check', description: 'A check written in TypeScript: it passes unless its function throws (a failed expect), and may return partial points.' });
+
 // "Ping net1 → net2!" → "ping-net1-net2": the default check id.
 export function slugify(text: string): string {
   const slug = text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
@@ -210,8 +221,9 @@ export function slugify(text: string): string {
 
 export const RunCheckSchema = RunCheckInput.transform(({ name, id, ...rest }) => ({ kind: 'run' as const, name, id: id ?? slugify(name), ...rest }));
 export const CaptureCheckSchema = CaptureCheckInput.transform(({ name, id, ...rest }) => ({ kind: 'capture' as const, name, id: id ?? slugify(name), ...rest }));
-const CheckSchema = z.union([RunCheckSchema, CaptureCheckSchema], { error: 'expected a check: a mapping with name, and run (with on) or capture' })
-  .describe('A graded check: a run check (`on` + `run`) or a capture check (`capture`), never both.');
+export const SpecCheckSchema = SpecCheckInput.transform(({ name, id, ...rest }) => ({ kind: 'spec' as const, name, id: id ?? slugify(name), ...rest }));
+const CheckSchema = z.union([RunCheckSchema, CaptureCheckSchema, SpecCheckSchema], { error: 'expected a check: a mapping with name, and run (with on), capture, or spec' })
+  .describe('A graded check: a run check (`on` + `run`), a capture check (`capture`) or a spec check (`spec`), exactly one of them.');
 
 const CollectSchema = z.union([
   command('Command run on every machine.'),
@@ -266,7 +278,8 @@ export interface StageSpec { name: string; run: string; timeout: number }
 export type CaptureSpec = Lab['captures'][number];
 export type RunCheck = z.output<typeof RunCheckSchema>;
 export type CaptureCheck = z.output<typeof CaptureCheckSchema>;
-export type Check = RunCheck | CaptureCheck;
+export type SpecCheck = z.output<typeof SpecCheckSchema>;
+export type Check = RunCheck | CaptureCheck | SpecCheck;
 export type TextExpect = z.output<typeof TextExpectSchema>;
 export type CollectSpec = Lab['collect'][number];
 
@@ -299,6 +312,13 @@ export function submissionMachines(sub: SubmissionSpec): string[] {
 // Narrows a check to a run check (the other kind counts packets in a capture).
 export function isRunCheck(check: Check): check is RunCheck {
   return check.kind === 'run';
+}
+
+// The machine a check is about: where it runs, what it captures on, or (spec) its `on` or the first machine.
+export function checkMachine(lab: Lab, check: Check): string {
+  if (check.kind === 'run') return check.on;
+  if (check.kind === 'capture') return lab.captures.find((c) => c.name === check.capture)!.on;
+  return check.on ?? Object.keys(lab.machines)[0]!;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -383,6 +403,7 @@ function checkReferences(lab: z.output<typeof LabObject>, ctx: Ctx): void {
   const captures = lab.captures.map((c) => c.name);
   lab.checks.forEach((c, i) => {
     if (c.kind === 'run') return machine(['checks', i, 'on'], c.on);
+    if (c.kind === 'spec') return c.on === undefined ? undefined : machine(['checks', i, 'on'], c.on);
     if (captures.includes(c.capture)) return;
     const guess = closest(c.capture, captures);
     add(['checks', i, 'capture'], captures.length

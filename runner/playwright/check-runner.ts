@@ -8,7 +8,7 @@ type Step = <T>(title: string, body: () => Promise<T>) => Promise<T>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function resultOf(check: Check, v: Verdict, commands: CommandRecord[], started: number, extra: Partial<CheckResult> = {}): CheckResult {
+export function resultOf(check: Check, v: Verdict, commands: CommandRecord[], started: number, extra: Partial<CheckResult> = {}): CheckResult {
   return {
     id: check.id, name: check.name, status: v.pass ? 'passed' : 'failed',
     points: pointsFor(check.points, v), maxPoints: check.points, visibility: check.visibility,

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from '../schema.ts';
+import { specFilesOf } from '../spec-checks.ts';
 import type { UnitSpec } from '../units.ts';
 import type { UnitMeta } from './netlab-reporter.ts';
 
@@ -29,9 +30,13 @@ export interface GeneratedRun {
 export async function writePlaywrightFiles(run: GeneratedRun): Promise<string> {
   const labTests = join(here, 'lab-tests.ts');
   for (const u of run.units) {
+    // The lab's own check files, imported as modules: their functions run inside the check's test.
+    const specs = specFilesOf(u.lab);
+    const labDir = dirname(u.spec.labFile);
     await writeFile(join(run.workDir, `${u.spec.id}.spec.ts`),
       `import { defineLabTests } from ${JSON.stringify(labTests)};\n`
-      + `defineLabTests(${JSON.stringify(u.spec)}, ${JSON.stringify(u.lab)});\n`);
+      + specs.map((f, i) => `import * as spec${i} from ${JSON.stringify(join(labDir, f))};\n`).join('')
+      + `defineLabTests(${JSON.stringify(u.spec)}, ${JSON.stringify(u.lab)}, { ${specs.map((f, i) => `${JSON.stringify(f)}: spec${i}`).join(', ')} });\n`);
   }
   const staff = run.staffDir ?? run.outDir;
   const reporters: unknown[] = [

@@ -1,12 +1,14 @@
 import { test as base, type TestInfo } from '@playwright/test';
 import type { CaptureResult, CheckResult, CommandRecord } from '../../reports/model.ts';
 import { brokerCall } from '../broker.ts';
-import { runOrder, submissionMachines, submissionStages, type Check, type Lab, type StageSpec } from '../schema.ts';
+import { checkMachine, runOrder, submissionMachines, submissionStages, type Check, type Lab, type StageSpec } from '../schema.ts';
 import { labNics } from '../topology.ts';
 import type { UnitLease, UnitSpec } from '../units.ts';
 import { SshMachine, shellQuote } from '../../vm/ssh.ts';
 import type { Machine } from '../../vm/types.ts';
 import { runCaptureCheck, runCommandCheck } from './check-runner.ts';
+import { runSpecCheck } from './spec-check-runner.ts';
+import { specFunction, type SpecModules } from '../spec-checks.ts';
 import { capturePath, record, startCaptureCommand, stopCaptureCommand } from './guest.ts';
 import { checkAlive, runSubmissionCommand, type CrashNote } from './guard.ts';
 import { decodePcap } from '../../reports/pcap.ts';
@@ -20,7 +22,8 @@ const BOOT_BUDGET_MS = 4 * 60_000;
 // Turns one lab on one kernel into Playwright tests: "setup", one test per check in order, then
 // "final state". Tests of a file run in order in one worker; the VMs belong to netlab-run (the
 // broker), so a failed check restarts only the worker, which leases the same VMs again.
-export function defineLabTests(unit: UnitSpec, lab: Lab): void {
+// `specs`: the modules of the lab's *.spec.ts files (imported by the generated spec file), by file name.
+export function defineLabTests(unit: UnitSpec, lab: Lab, specs: SpecModules = {}): void {
   const test = base.extend<object, { vms: LabVms }>({
     vms: [async ({}, use) => {
       const lease = await brokerCall(process.env.NETLAB_BROKER!, unit.id, 'acquire') as UnitLease;
@@ -113,7 +116,7 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
     test(check.name, { annotation }, async ({ vms }, testInfo) => {
       test.setTimeout((check.until ?? 0) + check.timeout + 60_000);
       const capture = check.kind === 'capture' ? lab.captures.find((c) => c.name === check.capture)! : undefined;
-      const on = check.kind === 'run' ? check.on : capture!.on;
+      const on = checkMachine(lab, check);
       const down = vms.down.get(on);
       if (down) {
         // The machine is gone (the submission crashed it): 0 points at once, no SSH timeouts.
@@ -131,7 +134,9 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
       }
       const result: CheckResult = check.kind === 'run'
         ? await runCommandCheck(check, vms.machines.get(check.on)!, test.step)
-        : await runCaptureCheck(check, capture!, (n) => vms.machines.get(n)!, test.step);
+        : check.kind === 'capture'
+          ? await runCaptureCheck(check, capture!, (n) => vms.machines.get(n)!, test.step)
+          : await runSpecCheck(check, specFunction(specs, check.spec), { machines: vms.machines, down: vms.down, defaultMachine: on, kernel: vms.lease.kernel, step: test.step });
       // A check that could not run may mean the machine went down under it (a delayed poweroff).
       if (result.status === 'error') {
         const why = await checkAlive(vms, unit.id, on, true);
@@ -164,19 +169,21 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
   });
 
   const finalState = async (vms: LabVms, testInfo: TestInfo) => {
-    const captures: CaptureResult[] = [];
-    for (const c of lab.captures) {
-      const machine = vms.machines.get(c.on)!;
+    // Stop every capture first (collect commands must not land in them), then fetch and decode the
+    // pcaps, run the collect commands and read dmesg side by side: all only read.
+    const live = lab.captures.filter((c) => !vms.down.has(c.on));
+    const stopped = await Promise.all(live.map((c) => vms.machines.get(c.on)!.exec(stopCaptureCommand(c.name), { timeout: 15_000 }).then(() => undefined, (err: Error) => err)));
+    const fetchCapture = async (c: (typeof lab.captures)[number]): Promise<CaptureResult> => {
       const capture: CaptureResult = { name: c.name, machine: c.on, interface: c.interface, filter: c.filter, file: `captures/${c.name}.pcap`, packetCount: 0, packets: [] };
       if (vms.down.has(c.on)) {
         capture.error = `capture ${c.name} is lost: machine ${c.on} is down (${vms.down.get(c.on)})`;
-        captures.push(capture);
-        continue;
+        return capture;
       }
       try {
-        await machine.exec(stopCaptureCommand(c.name), { timeout: 15_000 });
+        const stopError = stopped[live.indexOf(c)];
+        if (stopError) throw stopError;
         const local = testInfo.outputPath(`${c.name}.pcap`);
-        await machine.download(capturePath(c.name), local);
+        await vms.machines.get(c.on)!.download(capturePath(c.name), local);
         const decoded = await decodePcap(local, { limit: 200 });
         capture.packetCount = decoded.packetCount;
         capture.packets = decoded.packets;
@@ -184,18 +191,19 @@ export function defineLabTests(unit: UnitSpec, lab: Lab): void {
       } catch (err) {
         capture.error = `capture ${c.name} on ${c.on}:${c.interface} has no packets file (${(err as Error).message.split('\n')[0]})`;
       }
-      captures.push(capture);
-    }
-    // Final-state commands only read: run them side by side over each machine's one connection.
+      return capture;
+    };
     const jobs = lab.collect.flatMap((c) => (c.on === '*' ? [...vms.machines.keys()] : [c.on]).filter((t) => !vms.down.has(t)).map((t) => ({ c, t })));
-    const collected: CommandRecord[] = await Promise.all(jobs.map(async ({ c, t }) => {
+    const collectOne = async ({ c, t }: (typeof jobs)[number]): Promise<CommandRecord> => {
       try {
         return { ...(await record(vms.machines.get(t)!, 'collect', c.run, { timeout: 20_000 })), command: c.name ?? c.run };
       } catch (err) {
         return { phase: 'collect', machine: t, command: c.name ?? c.run, exitCode: null, stdout: '', stderr: (err as Error).message, durationMs: 0, timedOut: false, truncated: false } satisfies CommandRecord;
       }
-    }));
-    const health = await kernelHealth(vms);
+    };
+    const [captures, collected, health] = await Promise.all([
+      Promise.all(lab.captures.map(fetchCapture)), Promise.all(jobs.map(collectOne)), kernelHealth(vms),
+    ]);
     await testInfo.attach('netlab-final', { contentType: 'application/json', body: JSON.stringify({ captures, collected, health }) });
   };
 }
@@ -219,11 +227,10 @@ function skippedCheck(check: Check, reason: string): CheckResult {
 // becomes a failed 0-point check "kernel health" carrying the excerpt, so the cell shows it.
 async function kernelHealth(vms: LabVms): Promise<CheckResult | undefined> {
   const found: CommandRecord[] = [];
-  for (const [name, machine] of vms.machines) {
-    if (vms.down.has(name)) continue;
+  await Promise.all([...vms.machines].filter(([name]) => !vms.down.has(name)).map(async ([, machine]) => {
     const r = await record(machine, 'check', DMESG_HEALTH_COMMAND, { timeout: 15_000 }).catch(() => undefined);
     if (r && DMESG_PROBLEMS.test(r.stdout)) found.push(r);
-  }
+  }));
   if (!found.length) return undefined;
   return {
     id: 'kernel-health', name: 'kernel health (dmesg)', status: 'failed', points: 0, maxPoints: 0, visibility: 'visible',

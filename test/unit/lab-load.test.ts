@@ -39,8 +39,10 @@ test('a full lab loads with defaults applied, from its folder or its lab.yaml', 
   assert.deepEqual(l.links[0], { name: 'lan', machines: ['host', 'peer'], mtu: 1500, addresses: { host: '192.168.56.11/24', peer: '192.168.56.12/24' } });
   assert.deepEqual(l.setup.map((s) => [s.on, s.timeout]), [['host', 30_000], ['peer', 60_000]]);
   assert.deepEqual(l.submission, { file: 'bridge.sh', run: 'bash bridge.sh up', on: 'host', timeout: 60_000, reference: 'solution/bridge.sh' });
-  assert.equal(l.checks.length, 6);
-  const [ping, addr, vlan, arp, icmp, partial] = l.checks;
+  assert.equal(l.checks.length, 7);
+  const [ping, addr, vlan, arp, icmp, partial, spec] = l.checks;
+  assert.ok(spec?.kind === 'spec');
+  assert.deepEqual({ id: spec.id, spec: spec.spec, on: spec.on, points: spec.points, timeout: spec.timeout }, { id: 'the-bridge-learned-both-namespaces-macs', spec: 'reachability.spec.ts#bridgeLearnedBoth', on: 'host', points: 2, timeout: 30_000 });
   assert.ok(ping?.kind === 'run' && addr?.kind === 'run' && vlan?.kind === 'run');
   assert.deepEqual(
     { id: ping.id, timeout: ping.timeout, until: ping.until, interval: ping.interval, points: ping.points, expect: ping.expect },
@@ -166,4 +168,18 @@ test('findLabs: a folder that is neither a lab nor holds labs is an error saying
     return true;
   });
   await assert.rejects(findLabs([join(LABS, 'nope')]), /nope: no such file or folder/);
+});
+
+test('spec checks: a missing export, file or a file that throws, and an unused *.spec.ts are lab errors at their lines', async () => {
+  const err = await labError(lab('spec-problems'));
+  const file = shown('spec-problems');
+  const unused = relative(process.cwd(), join(lab('spec-problems'), 'unused.spec.ts'));
+  const at = (needle: string) => { const w = where('spec-problems', needle, needle.split(': ')[1]); return `${file}:${w.line}:${w.column}`; };
+  assert.deepEqual(err.issues.map((i) => `${i.line === undefined ? i.file : `${i.file}:${i.line}:${i.column}`} ${i.path} ${i.message}`), [
+    `${unused}  no check in ${file} names unused.spec.ts`,
+    `${at('spec: good.spec.ts#nope')} checks[0].spec good.spec.ts has no exported function "nope"`,
+    `${at('spec: missing.spec.ts#check')} checks[1].spec no file missing.spec.ts beside lab.yaml`,
+    `${at('spec: throws.spec.ts')} checks[2].spec throws.spec.ts does not load: boom while loading`,
+  ]);
+  assert.match(err.issues[1]!.fix!, /it exports "works"; name one as good\.spec\.ts#<name>/);
 });
