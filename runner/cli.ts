@@ -7,6 +7,7 @@ import { formatTerminalSummary } from '../reports/terminal.ts';
 import { InfraError } from '../vm/errors.ts';
 import { withSbinPath } from '../vm/host-tools.ts';
 import { stopAllVmSets } from '../vm/lab-vms.ts';
+import { stopAllVagrantSets } from '../vm/vagrant.ts';
 import { EXIT } from './exit-codes.ts';
 import { totals } from './grade.ts';
 import { UsageError } from './errors.ts';
@@ -75,6 +76,7 @@ export function buildProgram(): Command {
     .option('-o, --out <dir>', 'report folder', 'netlab-report')
     .option('--keep', 'leave the VMs running after the run (Ctrl-C stops them)', false)
     .addOption(new Option('--accel <accel>', 'force the accelerator (default: KVM when a probe proves it works)').choices(['kvm', 'tcg']))
+    .addOption(new Option('--backend <name>', 'who starts the machines: qemu (default; snapshots) or vagrant (vagrant-libvirt; see docs/vagrant.md)').choices(['qemu', 'vagrant']).default('qemu'))
     .option('--reporter <name>', 'extra Playwright reporter (repeatable): junit, blob, dot...', collect, [])
     .option('-j, --workers <n>', 'labs run at once', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new UsageError(`--workers takes a whole number ≥ 1, got ${v}`); return n; })
     .option('--baseline <file>', 'compare with an earlier run\'s matrix.json (or a summary.json): mark regressions and fixes, exit 1 on a regression')
@@ -114,7 +116,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-interface CliOptions { kernel: string[]; submission?: string; submissions?: string; resume: boolean; format: string[]; maxOutput?: number; out: string; keep: boolean; accel?: 'kvm' | 'tcg'; reporter: string[]; workers?: number; json: boolean; list: boolean; verbose: boolean; baseline?: string; allowKnown: boolean; shard?: string; refreshKernels: boolean }
+interface CliOptions { kernel: string[]; submission?: string; submissions?: string; resume: boolean; format: string[]; maxOutput?: number; out: string; keep: boolean; accel?: 'kvm' | 'tcg'; backend: 'qemu' | 'vagrant'; reporter: string[]; workers?: number; json: boolean; list: boolean; verbose: boolean; baseline?: string; allowKnown: boolean; shard?: string; refreshKernels: boolean }
 
 async function runCommand(paths: string[], o: CliOptions): Promise<number> {
   if (o.list) return listLabs(paths, o.json);
@@ -137,13 +139,13 @@ async function runCommand(paths: string[], o: CliOptions): Promise<number> {
   let outcome: RunOutcome;
   try {
     outcome = await runLabs({
-      paths, kernels: o.kernel, submission: o.submission, outDir: o.out, keep: o.keep, accel: o.accel,
+      paths, kernels: o.kernel, submission: o.submission, outDir: o.out, keep: o.keep, accel: o.accel, backend: o.backend,
       submissions: o.submissions, resume: o.resume, formats: o.format, maxOutput: o.maxOutput,
       reporters: o.reporter, workers: o.workers, onEvent: progressPrinter({ verbose: o.verbose, quiet: false }),
       signal: ac.signal, onPool: (p) => { pool = p; }, shard: o.shard,
     });
   } finally {
-    if (!o.keep || ac.signal.aborted) await stopAllVmSets();
+    if (!o.keep || ac.signal.aborted) await Promise.all([stopAllVmSets(), stopAllVagrantSets()]);
   }
   await printOutcome(outcome, o.json);
   // Several units (or a baseline): the kernel matrix, and the baseline's verdict (runner/matrix-run.ts).
@@ -190,7 +192,7 @@ async function holdKept(pool: VmPool, signal: AbortSignal): Promise<void> {
   process.stderr.write(`\n${color.bold('VMs kept running.')} Reach them with:\n`);
   for (const s of sets) {
     for (const ep of s.endpoints()) {
-      process.stderr.write(`  ssh -i ${ep.privateKeyPath} -p ${ep.port} -o StrictHostKeyChecking=no root@127.0.0.1   # ${ep.name}\n`);
+      process.stderr.write(`  ssh -i ${ep.privateKeyPath} -p ${ep.port} -o StrictHostKeyChecking=no root@${ep.host}   # ${ep.name}\n`);
     }
   }
   process.stderr.write(`  or: netlab-run shell <lab> <machine>\nPress Ctrl-C to stop them.\n`);

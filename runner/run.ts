@@ -17,7 +17,7 @@ import { unitsOfShard } from './shard.ts';
 import { resolveSubmission } from './submission.ts';
 import { topologyOf } from './topology.ts';
 import { unitId } from './units.ts';
-import { ensureKernels, VmPool, type PoolUnit } from './vm-pool.ts';
+import { ensureKernels, VmPool, type Backend, type PoolUnit } from './vm-pool.ts';
 import { UsageError } from './errors.ts';
 
 export interface RunOptions {
@@ -27,6 +27,8 @@ export interface RunOptions {
   outDir: string;
   keep: boolean;
   accel?: Accel;
+  /** Who starts the machines (default qemu). */
+  backend?: Backend;
   reporters: string[];
   workers?: number;
   /** A folder of submissions, one per student: grade each in its own VMs, write a gradebook. */
@@ -141,11 +143,13 @@ async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>, outDi
   }
   const kernels = await ensureKernels([...kernelNames], opts.onEvent, opts.signal);
   const firstKernel = kernels.values().next().value!;
-  const { accel } = await chooseAccel({ force: opts.accel, kernel: firstKernel.kernel, initrd: firstKernel.initrd, onEvent: opts.onEvent });
+  // vagrant-libvirt runs its machines with libvirt's plain QEMU driver (TCG): no probe needed.
+  const { accel } = opts.backend === 'vagrant' ? { accel: 'tcg' as const }
+    : await chooseAccel({ force: opts.accel, kernel: firstKernel.kernel, initrd: firstKernel.initrd, onEvent: opts.onEvent });
 
   const unitMiB = Math.max(...[...units.values()].map((u) => Object.values(u.lab.machines).reduce((t, m) => t + m.memory + QEMU_OVERHEAD_MIB, 0)));
   const parallel = parallelism(opts.workers, units.size, unitMiB);
-  const pool = new VmPool(units, image, kernels, accel, opts.onEvent, opts.signal, parallel);
+  const pool = new VmPool(units, image, kernels, accel, opts.onEvent, opts.signal, parallel, opts.backend);
   opts.onPool?.(pool);
   const broker = await startBroker({
     acquire: (id) => pool.acquire(id), release: (id) => pool.release(id, opts.keep),

@@ -3,20 +3,24 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { EventSink } from '../vm/events.ts';
 import { ensureKernel } from '../vm/kernel.ts';
-import { startVmSet, type VmSet } from '../vm/lab-vms.ts';
+import { startVmSet } from '../vm/lab-vms.ts';
+import { startVagrantSet } from '../vm/vagrant.ts';
 import type { Accel } from '../vm/qemu-args.ts';
-import type { ImageInfo, KernelInfo } from '../vm/types.ts';
+import type { ImageInfo, KernelInfo, MachineSet } from '../vm/types.ts';
 import type { Lab } from './schema.ts';
 import type { DownMachine, UnitLease, UnitSpec } from './units.ts';
 
 export interface PoolUnit { spec: UnitSpec; lab: Lab; kernelOverride: boolean }
+
+/** Who starts the machines: QEMU directly (snapshots, the default) or Vagrant (vagrant-libvirt). */
+export type Backend = 'qemu' | 'vagrant';
 
 // Boots each unit's VMs once, on first lease (or ahead of time to overlap Playwright's start-up),
 // at most `parallel` units at a time; a failed boot is remembered so later tests fail fast. A guest
 // that went down (powered off, crashed, killed for not answering) stays down: every later lease says
 // so, and the tests skip what needs it (a student's crash is graded, not an infrastructure error).
 export class VmPool {
-  private sets = new Map<string, Promise<VmSet>>();
+  private sets = new Map<string, Promise<MachineSet>>();
   private reasons = new Map<string, Map<string, string>>();
   private readonly limit;
   constructor(
@@ -27,21 +31,20 @@ export class VmPool {
     private readonly onEvent: EventSink,
     private readonly signal: AbortSignal,
     parallel: number,
+    private readonly backend: Backend = 'qemu',
   ) { this.limit = pLimit(parallel); }
 
-  private boot(id: string): Promise<VmSet> {
+  private boot(id: string): Promise<MachineSet> {
     let p = this.sets.get(id);
     if (!p) {
       const u = this.units.get(id);
       if (!u) return Promise.reject(new Error(`unknown unit ${id}`));
-      p = this.limit(() => startVmSet({
-        label: u.lab.name, image: this.image, accel: this.accel, onEvent: this.onEvent, signal: this.signal,
-        links: u.lab.links,
-        machines: Object.entries(u.lab.machines).map(([name, m]) => ({
-          name, memoryMb: m.memory, cpus: m.cpus,
-          kernel: this.kernels.get(u.kernelOverride ? u.spec.kernel : (m.kernel ?? u.spec.kernel))!,
-        })),
+      const machines = Object.entries(u.lab.machines).map(([name, m]) => ({
+        name, memoryMb: m.memory, cpus: m.cpus,
+        kernel: this.kernels.get(u.kernelOverride ? u.spec.kernel : (m.kernel ?? u.spec.kernel))!,
       }));
+      const common = { label: u.lab.name, image: this.image, onEvent: this.onEvent, signal: this.signal, links: u.lab.links, machines };
+      p = this.limit((): Promise<MachineSet> => (this.backend === 'vagrant' ? startVagrantSet(common) : startVmSet({ ...common, accel: this.accel })));
       p.catch(() => {});
       this.sets.set(id, p);
     }
@@ -64,7 +67,7 @@ export class VmPool {
     return lease;
   }
 
-  private downOf(id: string, set: VmSet): DownMachine[] {
+  private downOf(id: string, set: MachineSet): DownMachine[] {
     return set.names.filter((n) => set.isDown(n))
       .map((machine) => ({ machine, reason: this.reasons.get(id)?.get(machine) ?? 'the guest powered off or crashed' }));
   }
@@ -93,7 +96,7 @@ export class VmPool {
     if (p) await (await p.catch(() => undefined))?.stop();
   }
 
-  async running(): Promise<VmSet[]> {
+  async running(): Promise<MachineSet[]> {
     const all = await Promise.allSettled([...this.sets.values()]);
     return all.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }

@@ -56,7 +56,7 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
   const args = [
     '-name', `netlab-${m.name}`,
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    ...(m.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=64', '-cpu', m.cpu ?? TCG_CPU]),
+    ...(m.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', `tcg,tb-size=${process.env.NETLAB_TB ?? 64}`, '-cpu', m.cpu ?? TCG_CPU]),
     '-m', String(m.memoryMb), '-smp', String(m.cpus),
     '-rtc', 'base=utc,clock=host',
     '-serial', 'stdio',

@@ -67,3 +67,18 @@ export interface MachineEndpoint {
   hostPublicKey: string;
   kernelVersion: string;
 }
+
+/** A lab's running machines, whoever started them (QEMU directly, or Vagrant). */
+export interface MachineSet {
+  readonly names: string[];
+  /** The run folder (holds lab.json for `netlab-run shell`). */
+  readonly runDir: { path: string; id: string };
+  endpoints(): MachineEndpoint[];
+  /** Lab NICs of a machine, eth1.. in order. */
+  nics(name: string): { link: string; mac: string }[];
+  /** True when the machine is gone (powered off, crashed, killed). */
+  isDown(name: string): boolean;
+  killMachine(name: string): Promise<void>;
+  /** Everything the set started is gone when this resolves. */
+  stop(): Promise<void>;
+}
