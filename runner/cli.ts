@@ -8,6 +8,7 @@ import { InfraError } from '../vm/errors.ts';
 import { withSbinPath } from '../vm/host-tools.ts';
 import { stopAllVmSets } from '../vm/lab-vms.ts';
 import { stopAllVagrantSets } from '../vm/vagrant.ts';
+import { boxCommand, type BoxOptions } from './box-command.ts';
 import { EXIT } from './exit-codes.ts';
 import { totals } from './grade.ts';
 import { UsageError } from './errors.ts';
@@ -40,13 +41,15 @@ Examples:
   netlab-run merge shard1 shard2 --out nightly    one report and matrix from the shards
   netlab-run labs/bridge --keep                   leave the VMs up to look around
   netlab-run shell labs/bridge host               a shell in a lab machine
+  netlab-run labs/bridge --backend vagrant        the same lab on Vagrant (vagrant-libvirt) machines
+  netlab-run image box                            the image as a Vagrant box for your own Vagrantfile
 
 Exit codes: 0 all checks passed, 1 some check failed, 2 usage or lab error,
 69 infrastructure unavailable (QEMU, image, VM boot), 130 interrupted.
 With --submissions: 0 every submission was graded, 69 some could not be.
 With --baseline: 1 when a cell or check regressed or a new failure appeared; failures the baseline
 had too exit 1, or 0 with --allow-known. Defaults come from netlab.config.yaml (kernels:, labs:, ...).
-Docs: docs/lab-format.md, docs/grading.md, docs/gradescope.md, docs/nightly.md`;
+Docs: docs/lab-format.md, docs/grading.md, docs/gradescope.md, docs/nightly.md, docs/vagrant.md`;
 
 const FORMATS = ['gradescope', 'junit'];
 
@@ -113,6 +116,16 @@ export function buildProgram(): Command {
     .addOption(new Option('--accel <accel>').choices(['kvm', 'tcg']))
     .exitOverride()
     .action(async (lab: string, machine: string | undefined, command: string[], o) => { process.exitCode = await shellCommand(lab, machine, command, o.accel); });
+  program.command('image')
+    .description('the VM image netlab-run builds (from Debian packages, cached)')
+    .command('box')
+    .description('pack the image and a kernel as a Vagrant box (libvirt provider, direct kernel boot) and `vagrant box add` it')
+    .option('--provider <name>', 'box provider (libvirt; VirtualBox: see docs/vagrant.md)', 'libvirt')
+    .option('-k, --kernel <name>', 'kernel the box boots', 'debian:bookworm')
+    .option('-o, --out <file>', 'also write the .box file here')
+    .option('--no-add', 'only pack the box, do not `vagrant box add` it')
+    .exitOverride()
+    .action(async (o: BoxOptions) => { process.exitCode = await boxCommand(o); });
   return program;
 }
 

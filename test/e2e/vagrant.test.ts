@@ -52,3 +52,20 @@ if timeout 5 bash -c "exec 3<>/dev/tcp/$gw/${port}; head -1 <&3" 2>/dev/null; th
   assert.deepEqual(processesNaming('qemu-system-x86_64', runtimeDir), []);
   assert.deepEqual(existsSync(runtimeDir) ? readdirSync(runtimeDir) : [], []);
 });
+
+test('netlab-run image box packs the image as a libvirt box and adds it to the user\'s Vagrant (here a temporary VAGRANT_HOME)', async () => {
+  const home = await mkdtemp(join(tmpdir(), 'netlab-e2e-vhome-'));
+  const r = await runCli(['image', 'box'], { timeoutMs: 300_000, env: { VAGRANT_HOME: home } });
+  assert.equal(r.exitCode, 0, r.all);
+  const name = /box: (netlab\/[0-9a-f]{16})/.exec(r.stdout)?.[1];
+  assert.ok(name, r.stdout);
+  const list = execFileSync('vagrant', ['box', 'list'], { env: { ...process.env, VAGRANT_HOME: home, VAGRANT_CHECKPOINT_DISABLE: '1' }, encoding: 'utf8' });
+  assert.match(list, new RegExp(`^${name} \\(libvirt, `, 'm'));
+  const [boxDir] = readdirSync(join(home, 'boxes'));
+  const files = readdirSync(join(home, 'boxes', boxDir!, '0', 'libvirt')).sort();
+  assert.deepEqual(files, ['Vagrantfile', 'box.img', 'id_ed25519', 'initrd.img', 'metadata.json', 'modules.img', 'vmlinux']);
+  assert.deepEqual(JSON.parse(readFileSync(join(home, 'boxes', boxDir!, '0', 'libvirt', 'metadata.json'), 'utf8')), { provider: 'libvirt', format: 'qcow2', virtual_size: 2 });
+  const other = await runCli(['image', 'box', '--provider', 'virtualbox']);
+  assert.equal(other.exitCode, 2);
+  assert.match(other.stderr, /libvirt provider only[\s\S]*docs\/vagrant\.md/);
+});
