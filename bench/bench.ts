@@ -3,7 +3,8 @@
 // image/kernel builds; --runs N sets the sample count for medians (default 5); --class measures only
 // class50Ms, a class of 50 bridge submissions graded in one run (--workers N to set its parallelism);
 // --matrix measures only matrixMs, every lab on 4 Debian kernels in one run (long: not by default).
-// --labs measures only the labs' warm wall times (with --runs 1: one run each, no warm-up).
+// --labs measures only the labs' warm wall times (with --runs 1: one run each, no warm-up), the
+// bridge lab on both backends (bridgeLabMs, vagrantBridgeLabMs).
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -74,15 +75,16 @@ async function bootSamples(accel: Accel, snapshots: boolean, n: number) {
   return { ms: median(ms), all: ms, rss };
 }
 
-async function labWall(lab: string, n: number): Promise<number | null> {
+async function labWall(lab: string, n: number, extra: string[] = []): Promise<number | null> {
   if (!existsSync(join(repo, 'labs', lab, 'lab.yaml'))) return null;
   const ms: number[] = [];
   const out = await mkdtemp(join(tmpdir(), 'netlab-bench-out-'));
-  // One unmeasured run makes sure image, kernel and snapshot are warm (skipped for a quick --runs 1).
-  if (RUNS > 1) await execa(process.execPath, [join(repo, 'bin/netlab-run.mjs'), `labs/${lab}`, '--out', out], { cwd: repo, reject: false });
+  const argv = [join(repo, 'bin/netlab-run.mjs'), `labs/${lab}`, '--out', out, ...extra];
+  // One unmeasured run makes sure image, kernel and snapshot (or box) are warm (skipped for a quick --runs 1).
+  if (RUNS > 1) await execa(process.execPath, argv, { cwd: repo, reject: false });
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    const r = await execa(process.execPath, [join(repo, 'bin/netlab-run.mjs'), `labs/${lab}`, '--out', out], { cwd: repo, reject: false });
+    const r = await execa(process.execPath, argv, { cwd: repo, reject: false });
     ms.push(performance.now() - t);
     if (r.exitCode !== 0) process.stderr.write(`bench: ${lab} exited ${r.exitCode}\n${r.stderr.slice(-500)}\n`);
   }
@@ -177,6 +179,10 @@ if (!args.includes('--labs')) {
 }
 const labRuns = Math.max(1, Math.min(RUNS, 3));
 put('bridgeLabMs', await labWall('bridge', labRuns), '`netlab-run labs/bridge`, warm (ms, median)');
+// The same lab on the Vagrant backend (vagrant-libvirt, TCG, cold boots: no snapshots there).
+const hasVagrant = (await execa('sh', ['-c', 'command -v vagrant && ls -d /usr/share/rubygems-integration/all/gems/vagrant-libvirt-*'], { reject: false })).exitCode === 0;
+put('vagrantBridgeLabMs', hasVagrant ? await labWall('bridge', labRuns, ['--backend', 'vagrant']) : null,
+  '`netlab-run labs/bridge --backend vagrant`, warm box (ms, median)', hasVagrant ? 'vagrant-libvirt, TCG' : 'not measured: no vagrant-libvirt (scripts/setup-vagrant.sh)');
 put('overlayLabMs', await labWall('overlay', labRuns), '`netlab-run labs/overlay`, warm (ms, median)');
 // Every other lab once (warm): the wall time a student or CI sees per lab.
 const camel = (n: string) => n.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

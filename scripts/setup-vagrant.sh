@@ -4,8 +4,10 @@
 # dnsmasq for the DHCP of libvirt's isolated networks. Run as root. Idempotent: a second run only
 # checks. Prints nothing unless it installs something or fails.
 #
-#   scripts/setup-vagrant.sh          install, configure, start virtlogd + libvirtd
-#   scripts/setup-vagrant.sh --stop   stop the two daemons again (after destroying every VM)
+#   scripts/setup-vagrant.sh             install, configure, start virtlogd + libvirtd
+#   scripts/setup-vagrant.sh --no-start  install and configure only: netlab-run --backend vagrant starts
+#                                        the daemons when none runs and stops them after the run
+#   scripts/setup-vagrant.sh --stop      stop the two daemons again (after destroying every VM)
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -81,6 +83,7 @@ if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "$want" ]; then
   fi
 fi
 
+[ "${1:-}" = --no-start ] && exit 0
 daemon_pid virtlogd >/dev/null || virtlogd -d
 daemon_pid libvirtd >/dev/null || libvirtd -d
 for _ in $(seq 300); do

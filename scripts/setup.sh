@@ -12,6 +12,7 @@ declare -A need=(
   [mkfs.ext4]=e2fsprogs [debugfs]=e2fsprogs [ssh]=openssh-client [sshd]=openssh-server [setpriv]=util-linux
   [zstd]=zstd [xz]=xz-utils [chromium]=chromium [xmllint]=libxml2-utils
 )
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
 missing=()
 for bin in "${!need[@]}"; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "$bin" >/dev/null 2>&1 || missing+=("${need[$bin]}")
@@ -19,7 +20,6 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   echo "setup: installing Debian packages: $pkgs"
-  if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
@@ -29,3 +29,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# The Vagrant backend (--backend vagrant) and its end-to-end test: Vagrant, vagrant-libvirt, libvirt.
+# Installed and configured only; netlab-run starts libvirtd when a run needs it and stops it after.
+$SUDO bash scripts/setup-vagrant.sh --no-start
