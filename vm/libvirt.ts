@@ -93,15 +93,22 @@ async function freeSubnet(): Promise<number> {
   throw new InfraError('no free 10.213.N.0/24 subnet for a management network (254 runs at once?)');
 }
 
-export async function createMgmtNetwork(prefix: string, runDir: string): Promise<MgmtNetwork> {
+// Each guest's address is fixed by its MAC, dnsmasq answers at once (no-ping: it would otherwise
+// probe an address for 3 s first, and two guests booting together time out), and no DNS.
+export async function createMgmtNetwork(prefix: string, runDir: string, hosts: { mac: string; name: string }[]): Promise<MgmtNetwork> {
   const n = await freeSubnet();
   const net: MgmtNetwork = { name: `${prefix}-mgmt`, bridge: `${prefix}br`.slice(0, 15), subnet: `10.213.${n}.0/24`, gateway: `10.213.${n}.1` };
-  const xml = `<network>
+  const xml = `<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'>
   <name>${net.name}</name>
   <bridge name='${net.bridge}' stp='off' delay='0'/>
+  <dns enable='no'/>
   <ip address='${net.gateway}' netmask='255.255.255.0'>
-    <dhcp><range start='10.213.${n}.10' end='10.213.${n}.250'/></dhcp>
+    <dhcp>
+      <range start='10.213.${n}.100' end='10.213.${n}.250'/>
+${hosts.map((h, i) => `      <host mac='${h.mac}' name='${h.name}' ip='10.213.${n}.${11 + i}'/>`).join('\n')}
+    </dhcp>
   </ip>
+  <dnsmasq:options><dnsmasq:option value='no-ping'/></dnsmasq:options>
 </network>
 `;
   const file = join(runDir, 'mgmt-network.xml');

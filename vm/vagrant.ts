@@ -156,13 +156,13 @@ async function startUnguarded(opts: VagrantSetOptions, emit: EventSink): Promise
     await symlink(join(boxStore(), 'boxes'), join(home, 'boxes'));
     await mkdir(join(runDir.path, 'pool'));
     await createPool(prefix, join(runDir.path, 'pool'));
-    const net = await createMgmtNetwork(prefix, runDir.path);
     const nics = await planVagrantNics(opts.links ?? [], `${opts.label}/${runDir.id}`);
     const machines: VagrantMachinePlan[] = opts.machines.map((m, i) => ({
       name: m.name, memoryMb: m.memoryMb, cpus: m.cpus, kernel: m.kernel.kernel, initrd: m.kernel.initrd, modulesDisk: m.kernel.modulesDisk,
       mgmtMac: managementMac().replace(/:01$/, `:${(i + 1).toString(16).padStart(2, '0')}`),
       nics: (nics.get(m.name) ?? []).map((n) => ({ mac: n.mac, localPort: n.localPort, peerPort: n.peerPort })),
     }));
+    const net = await createMgmtNetwork(prefix, runDir.path, machines.map((m) => ({ mac: m.mgmtMac, name: m.name })));
     await writeFile(join(runDir.path, 'Vagrantfile'), vagrantfileFor({
       prefix, runDir: runDir.path, box: box.name, sshKey: opts.image.sshKey, mgmtSubnet: net.subnet, machines,
     }));

@@ -94,6 +94,7 @@ function machineBlock(p: VagrantPlan, m: VagrantMachinePlan): string[] {
     `      lv.management_network_name = ${rb(networkName(p.prefix))}`,
     `      lv.management_network_address = ${rb(p.mgmtSubnet)}`,
     '      lv.management_network_mode = "none"',
+    '      lv.management_network_keep = true # netlab-run made it (fixed addresses, no-ping) and removes it',
     '      lv.management_network_guest_ipv6 = "no"',
     `      lv.management_network_mac = ${rb(m.mgmtMac)}`,
     '      # The kernel modules disk, read-only (vagrant-libvirt\'s own extra disks cannot be).',
