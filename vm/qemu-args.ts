@@ -32,13 +32,9 @@ export interface QemuMachineSpec {
   /** The whole kernel command line, as saved with a snapshot (a restore must not differ). */
   append?: string;
   qmpSocket?: string;
-  /** CPU model under TCG (KVM always uses `host`). Default: TCG_CPU. */
-  cpu?: string;
   /** Restore from a saved state instead of booting. */
   incoming?: string;
 }
-
-export const TCG_CPU = 'max';
 
 // Fixed PCI slots keep eth0, eth1... in the same order on every boot and on restore.
 const FIRST_NIC_SLOT = 5;
@@ -56,7 +52,7 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
   const args = [
     '-name', `netlab-${m.name}`,
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    ...(m.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', `tcg,tb-size=${process.env.NETLAB_TB ?? 64}`, '-cpu', m.cpu ?? TCG_CPU]),
+    ...(m.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=64', '-cpu', 'max']),
     '-m', String(m.memoryMb), '-smp', String(m.cpus),
     '-rtc', 'base=utc,clock=host',
     '-serial', 'stdio',
