@@ -81,6 +81,7 @@ export function stopLibvirtIfOursSync(): void {
 export interface MgmtNetwork { name: string; bridge: string; subnet: string; gateway: string }
 
 const claimed = new Set<number>();
+const subnetOf = new Map<string, number>();
 
 // A free 10.213.N.0/24: not routed on this host (another run's network) and not claimed here.
 async function freeSubnet(): Promise<number> {
@@ -97,6 +98,7 @@ async function freeSubnet(): Promise<number> {
 // probe an address for 3 s first, and two guests booting together time out), and no DNS.
 export async function createMgmtNetwork(prefix: string, runDir: string, hosts: { mac: string; name: string }[]): Promise<MgmtNetwork> {
   const n = await freeSubnet();
+  subnetOf.set(prefix, n);
   const net: MgmtNetwork = { name: `${prefix}-mgmt`, bridge: `${prefix}br`.slice(0, 15), subnet: `10.213.${n}.0/24`, gateway: `10.213.${n}.1` };
   const xml = `<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'>
   <name>${net.name}</name>
@@ -148,6 +150,8 @@ export async function removeLibvirtObjects(prefix: string): Promise<void> {
   for (const cmd of removalCommands(prefix, await listObjects())) await execa(cmd[0]!, cmd.slice(1), { reject: false, timeout: 60_000 });
   await removeGuard(prefix);
   removeLibvirtFiles(prefix);
+  const n = subnetOf.get(prefix);
+  if (n !== undefined) { claimed.delete(n); subnetOf.delete(prefix); }
 }
 
 // What libvirtd keeps of an object after it is gone: a stopped network's state folder and dnsmasq
