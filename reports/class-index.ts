@@ -1,8 +1,8 @@
 // The staff index of a class run (<out>/index.html): every student with status, score, points per
 // check, duration, and links to the student's report and its staff copy. Self-contained like the
 // run report: inline CSS, no script, no external URL, a CSP that allows nothing else.
-import { createHash } from 'node:crypto';
 import { formatDate, formatDuration, formatPoints } from './format.ts';
+import { htmlDocument } from './html-document.ts';
 import { esc, safeRelativeHref } from './html-escape.ts';
 import type { GradebookRow, GradeStatus } from './gradebook.ts';
 
@@ -36,7 +36,6 @@ td.detail { white-space:normal; color:var(--muted); max-width:360px; }
 .pill.timeout, .pill.crashed, .pill.error { background:var(--fail-bg); color:var(--fail); }
 `;
 
-const sha256 = (s: string) => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`;
 const link = (href: string | undefined, text: string) => {
   const safe = href ? safeRelativeHref(href) : null;
   return safe ? `<a href="${esc(safe)}">${esc(text)}</a>` : esc(text);
@@ -70,28 +69,10 @@ export function renderClassIndex(ix: ClassIndex): string {
     + `<td class="num">${r.durationMs === null ? '–' : esc(formatDuration(r.durationMs))}</td>`
     + `<td>${r.staffReport ? link(r.staffReport, 'full report') : ''}</td>`
     + `<td class="detail">${esc(r.detail?.split('\n')[0] ?? '')}</td></tr>`).join('\n');
-  const csp = `default-src 'none'; style-src ${sha256(CSS)}; base-uri 'none'; form-action 'none'`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="referrer" content="no-referrer">
-<meta name="color-scheme" content="light dark">
-<title>${esc(ix.lab.title || ix.lab.name)} · class results · netlab-run</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-<header class="card"><div class="muted">netlab-run · class results (staff: includes hidden checks)</div>
+  return htmlDocument({ title: `${ix.lab.title || ix.lab.name} · class results · netlab-run`, css: CSS, main: `<header class="card"><div class="muted">netlab-run · class results (staff: includes hidden checks)</div>
 <h1>${esc(ix.lab.title || ix.lab.name)}</h1><div class="muted">${esc(ix.lab.name)} · ${esc(formatDate(ix.generatedAt))} · <a href="gradebook.csv">gradebook.csv</a></div>
 <div class="stats" data-testid="class-stats">${stats}</div></header>
 <section class="card"><table data-testid="gradebook"><thead>${head}</thead><tbody>
 ${body}
-</tbody></table></section>
-</main>
-</body>
-</html>
-`;
+</tbody></table></section>` });
 }

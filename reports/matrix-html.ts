@@ -1,8 +1,8 @@
 // matrix.html: the kernel matrix of a run as one self-contained page (labs × kernels, each cell with
 // status, score and wall time, linking to the unit's report; regressions and fixes against the
 // baseline marked). Inline CSS, no script, no external URL, a CSP that allows nothing else.
-import { createHash } from 'node:crypto';
 import { formatDate, formatDuration, formatPoints } from './format.ts';
+import { htmlDocument } from './html-document.ts';
 import { esc, safeRelativeHref } from './html-escape.ts';
 import { cellAt, type CellRef, type Matrix, type MatrixCell } from './matrix.ts';
 
@@ -40,7 +40,6 @@ td.regressed { border-color:var(--fail); } td.fixed { border-color:var(--pass); 
 ul.changes { margin:4px 0 0; padding-left:20px; } ul.changes li { margin:2px 0; }
 `;
 
-const sha256 = (s: string) => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`;
 
 function cellHtml(cell: MatrixCell | undefined, lab: string, kernel: string): string {
   if (!cell) return `<td class="cell none" data-testid="cell" data-lab="${esc(lab)}" data-kernel="${esc(kernel)}" data-status="none">not run</td>`;
@@ -88,29 +87,11 @@ export function renderMatrixHtml(m: Matrix): string {
     + (b.missing.length ? `<p data-testid="missing"><strong>Not run:</strong> ${b.missing.map((x) => `<code>${esc(x.lab)}</code> on <code>${esc(x.kernel)}</code> (was ${esc(x.was)})`).join(', ')}</p>` : '')
     + '</section>' : '';
   const images = [...new Set(m.cells.map((c) => c.imageRecipeHash))];
-  const csp = `default-src 'none'; style-src ${sha256(CSS)}; base-uri 'none'; form-action 'none'`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="referrer" content="no-referrer">
-<meta name="color-scheme" content="light dark">
-<title>Kernel matrix · netlab-run</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-<header class="card"><div class="muted">netlab-run · kernel matrix</div>
+  return htmlDocument({ title: 'Kernel matrix · netlab-run', css: CSS, main: `<header class="card"><div class="muted">netlab-run · kernel matrix</div>
 <h1>Labs × kernels</h1><div class="muted">${esc(formatDate(m.generatedAt))} · image ${images.map((h) => `<code>${esc(h.slice(0, 16))}</code>`).join(', ')} · <a href="matrix.json">matrix.json</a></div>
 <div class="stats" data-testid="matrix-stats">${stats}</div></header>
 <section class="card"><table data-testid="matrix"><thead>${head}</thead><tbody>
 ${rows}
 </tbody></table></section>
-${baseline}
-</main>
-</body>
-</html>
-`;
+${baseline}` });
 }
