@@ -2,29 +2,13 @@
 // exact partial scores with the failing checks named, and the report opens in real Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { chromium } from 'playwright-core';
-import { runCli } from '../helpers/cli.ts';
-import { qemuPidsUnder } from '../helpers/processes.ts';
+import { labGrader } from '../helpers/lab-grader.ts';
 
-interface Summary { status: string; score: number; maxScore: number; checks: { id: string; status: string; points: number }[] }
-
-const runtimeDir = await mkdtemp(join(tmpdir(), 'netlab-e2e-rt-'));
-
-async function grade(submission: string | undefined, extra: string[] = []) {
-  const out = await mkdtemp(join(tmpdir(), 'netlab-e2e-'));
-  const args = ['labs/bridge', '--out', out, ...(submission ? ['--submission', `test/fixtures/submissions/bridge/${submission}`] : []), ...extra];
-  const r = await runCli(args, { timeoutMs: 300_000, env: { NETLAB_RUNTIME_DIR: runtimeDir } });
-  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
-  // Every run tears down what it started: no QEMU of this run, no run folder.
-  assert.deepEqual(qemuPidsUnder(runtimeDir), [], 'no qemu left behind');
-  assert.deepEqual(existsSync(runtimeDir) ? readdirSync(runtimeDir) : [], [], 'no run folder left behind');
-  return { r, out, summary, failed: summary.checks.filter((c) => c.status !== 'passed').map((c) => c.id).sort() };
-}
+const grade = await labGrader('bridge');
 
 test('the reference solution (seed 001 bridge.sh) grades full marks, exit 0, with reports and captures', async () => {
   const { r, out, summary } = await grade(undefined);

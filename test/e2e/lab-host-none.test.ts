@@ -2,28 +2,14 @@
 // exact partial scores with the failing checks named and a hint pointing at the mistake.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.ts';
-import { qemuPidsUnder } from '../helpers/processes.ts';
-
-interface Summary { status: string; score: number; maxScore: number; checks: { id: string; status: string; points: number }[] }
+import { labGrader } from '../helpers/lab-grader.ts';
 
 const LAB = 'host-none';
 const MAX = 21;
-const runtimeDir = await mkdtemp(join(tmpdir(), 'netlab-e2e-rt-'));
 
-async function grade(submission: string | undefined) {
-  const out = await mkdtemp(join(tmpdir(), 'netlab-e2e-'));
-  const args = [`labs/${LAB}`, '--out', out, ...(submission ? ['--submission', `test/fixtures/submissions/${LAB}/${submission}`] : [])];
-  const r = await runCli(args, { timeoutMs: 300_000, env: { NETLAB_RUNTIME_DIR: runtimeDir } });
-  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
-  assert.deepEqual(qemuPidsUnder(runtimeDir), [], 'no qemu left behind');
-  assert.deepEqual(existsSync(runtimeDir) ? readdirSync(runtimeDir) : [], [], 'no run folder left behind');
-  return { r, out, summary, failed: summary.checks.filter((c) => c.status !== 'passed').map((c) => c.id).sort() };
-}
+const grade = await labGrader(LAB);
 
 test(`the reference solution (host, none and bridge modes) grades ${MAX}/${MAX}, exit 0, with the docker0 capture`, async () => {
   const { r, out, summary } = await grade(undefined);
