@@ -20,7 +20,7 @@ export function resultOf(check: Check, v: Verdict, commands: CommandRecord[], st
 }
 
 // Polls (when the check says `until`) and keeps the last attempt's evidence for the report.
-async function poll(check: Check, attempt: (n: number) => Promise<Verdict>): Promise<Verdict> {
+export async function poll(check: Check, attempt: (n: number) => Promise<Verdict>): Promise<Verdict> {
   const deadline = Date.now() + (check.until ?? 0);
   for (let n = 1; ; n++) {
     const v = await attempt(n);
@@ -29,7 +29,7 @@ async function poll(check: Check, attempt: (n: number) => Promise<Verdict>): Pro
   }
 }
 
-function machineDown(check: Check, err: unknown, commands: CommandRecord[], started: number): CheckResult {
+export function machineDown(check: Check, err: unknown, commands: CommandRecord[], started: number): CheckResult {
   const msg = err instanceof Error ? err.message : String(err);
   return { ...resultOf(check, { pass: false, expected: '', got: `could not run: ${msg}` }, commands, started), status: 'error', reason: msg };
 }

@@ -4,7 +4,7 @@ import type { Machine } from '../../vm/types.ts';
 import type { Verdict } from '../grade.ts';
 import { expect, type CheckContext, type CheckFunction, type CheckMachine } from '../lab-api.ts';
 import type { SpecCheck } from '../schema.ts';
-import { resultOf } from './check-runner.ts';
+import { machineDown, poll, resultOf } from './check-runner.ts';
 import { record } from './guest.ts';
 
 type Step = <T>(title: string, body: () => Promise<T>) => Promise<T>;
@@ -18,39 +18,36 @@ export interface SpecCheckEnv {
   step: Step;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // Playwright's expect messages carry colours for terminals; reports want plain text.
 const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
 
 class TimedOut extends Error {}
 
-// Runs a lab's own TypeScript check like the YAML checks: polled with `until`, each attempt within
-// `timeout`, every command recorded. A throw is the student's failure; an InfraError (the SSH
-// connection or the machine is gone) is an error, as for the other kinds.
+// Runs a lab's own TypeScript check like the YAML checks (the same polling with `until`), each
+// attempt within `timeout`, every command recorded. A throw is the student's failure; an InfraError
+// (the SSH connection or the machine is gone) is an error, as for the other kinds.
 export async function runSpecCheck(check: SpecCheck, fn: CheckFunction, env: SpecCheckEnv): Promise<CheckResult> {
   const started = Date.now();
   let commands: CommandRecord[] = [];
-  const deadline = started + (check.until ?? 0);
-  let verdict: Verdict = { pass: false, expected: '', got: '' };
-  for (let attempt = 1; ; attempt++) {
-    commands = [];
-    try {
-      verdict = await runAttempt(check, fn, env, attempt, commands);
-    } catch (err) {
-      if (err instanceof InfraError) {
-        return resultOf(check, { pass: false, expected: '', got: `could not run: ${err.message}` }, commands, started, { status: 'error', reason: err.message });
+  try {
+    const v = await poll(check, async (attempt) => {
+      commands = [];
+      try {
+        return await runAttempt(check, fn, env, attempt, commands);
+      } catch (err) {
+        if (err instanceof InfraError) throw err;
+        return { pass: false, expected: '', got: failureText(err, check) };
       }
-      verdict = { pass: false, expected: '', got: failureText(err, check) };
-    }
-    if (verdict.pass || Date.now() + check.interval > deadline) break;
-    await sleep(check.interval);
+    });
+    return resultOf(check, v, commands, started);
+  } catch (err) {
+    return machineDown(check, err, commands, started);
   }
-  return resultOf(check, verdict, commands, started);
 }
 
 async function runAttempt(check: SpecCheck, fn: CheckFunction, env: SpecCheckEnv, attempt: number, commands: CommandRecord[]): Promise<Verdict> {
   const ctx: CheckContext = {
-    machine: (name = env.defaultMachine) => checkMachine(env, name, check.timeout, commands, attempt),
+    machine: (name = env.defaultMachine) => recordingMachine(env, name, check.timeout, commands, attempt),
     machines: [...env.machines.keys()].filter((n) => !env.down.has(n)),
     kernel: env.kernel,
     expect,
@@ -78,7 +75,7 @@ function verdictOf(check: SpecCheck, out: unknown): Verdict {
   return { pass: share >= 1, fraction: share, expected: `${check.points} points`, got: got ?? `${+(share * check.points).toFixed(2)} of ${check.points} points` };
 }
 
-function checkMachine(env: SpecCheckEnv, name: string, timeout: number, commands: CommandRecord[], attempt: number): CheckMachine {
+function recordingMachine(env: SpecCheckEnv, name: string, timeout: number, commands: CommandRecord[], attempt: number): CheckMachine {
   const m = env.machines.get(name);
   const down = env.down.get(name);
   if (down) throw new InfraError(`machine ${name} is down: ${down}`);
