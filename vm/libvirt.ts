@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { InfraError } from './errors.ts';
+import { findTool } from './host-tools.ts';
 import { processStartTime } from './runtime.ts';
 
 export const LIBVIRT_URI = 'qemu:///system';
@@ -29,14 +30,17 @@ let startedDaemons: number[] | undefined;
 // remember it, so stopLibvirtIfOurs() leaves the machine as it was.
 export async function ensureLibvirt(): Promise<void> {
   if (await answers()) return;
+  const paths = new Map<string, string>();
   for (const bin of ['libvirtd', 'virtlogd', 'virsh', 'vagrant']) {
-    const found = await execa('sh', ['-c', `command -v ${bin} || ls /usr/sbin/${bin}`], { reject: false });
-    if (found.exitCode !== 0) throw new InfraError(`the Vagrant backend needs ${bin}, which is not installed`, { fix: SETUP_FIX });
+    const found = findTool(bin);
+    if (!found) throw new InfraError(`the Vagrant backend needs ${bin}, which is not installed`, { fix: SETUP_FIX });
+    paths.set(bin, found);
   }
   const pids: number[] = [];
   for (const d of ['virtlogd', 'libvirtd']) {
     if (daemonPid(d)) continue;
-    const r = await execa(d, ['-d'], { reject: false, timeout: 30_000, env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+    // Its own children (dnsmasq, iptables) live in sbin, which a user's PATH may lack.
+    const r = await execa(paths.get(d)!, ['-d'], { reject: false, timeout: 30_000, env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
     if (r.exitCode !== 0) throw new InfraError(`${d} did not start: ${(r.stderr || r.stdout).trim().split('\n').pop()}`, { fix: SETUP_FIX });
   }
   const deadline = Date.now() + 20_000;

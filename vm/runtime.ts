@@ -56,6 +56,11 @@ function ownerAlive(ownerLine: string): boolean {
   return now !== undefined && (!start || now === start);
 }
 
+/** True while the netlab-run that created this run folder is still alive. */
+export function runOwnerAlive(runDirPath: string): boolean {
+  try { return ownerAlive(readFileSync(join(runDirPath, 'owner.pid'), 'utf8')); } catch { return false; }
+}
+
 function cmdlineOf(pid: number): string {
   try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { return ''; }
 }

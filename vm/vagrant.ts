@@ -3,7 +3,7 @@
 // .vagrant) lives in the run folder; the boxes it needs come from netlab's own box store. Whatever
 // happens, stop() (or the exit hook, or the next start's reaping) destroys every domain, volume,
 // network, pool and firewall rule of the run, and the libvirt daemons if this process started them.
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -16,7 +16,7 @@ import {
 } from './libvirt.ts';
 import { freeUdpPort } from './ports.ts';
 import { macFor, managementMac } from './qemu-args.ts';
-import { createRunDir, processStartTime, removeRunDir, runtimeRoot, type RunDir } from './runtime.ts';
+import { createRunDir, removeRunDir, runOwnerAlive, runtimeRoot, type RunDir } from './runtime.ts';
 import { SshMachine } from './ssh.ts';
 import type { ImageInfo, KernelInfo, MachineEndpoint, MachineSet } from './types.ts';
 import { addBox, boxStore, ensureBoxFile, vagrantEnv } from './vagrant-box.ts';
@@ -118,14 +118,7 @@ export async function planVagrantNics(links: LinkDef[], labKey: string): Promise
 }
 
 async function reapStaleVagrantRuns(emit: EventSink): Promise<void> {
-  const alive = (dir: string) => {
-    try {
-      const [pid, start] = readFileSync(join(dir, 'owner.pid'), 'utf8').trim().split(/\s+/);
-      const now = processStartTime(Number(pid));
-      return now !== undefined && (!start || now === start);
-    } catch { return false; }
-  };
-  for (const prefix of await staleLibvirtPrefixes(runtimeRoot(), alive)) {
+  for (const prefix of await staleLibvirtPrefixes(runtimeRoot(), runOwnerAlive)) {
     await removeLibvirtObjects(prefix);
     emit({ type: 'cleanup', message: `removed the libvirt domains, network and pool of a killed Vagrant run (${prefix})` });
   }
