@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { formatDuration, parseDuration, parseMemory } from '../../runner/duration.ts';
 import { DOCS_FILE, renderDocs } from '../../runner/docs-gen.ts';
 import { SCHEMA_FILE } from '../../runner/schema-gen.ts';
-import { checkLab, formatPath, isRunCheck, labJsonSchema, labJsonSchemaText, slugify, type Lab, type SchemaIssue } from '../../runner/schema.ts';
+import { formatPath, isRunCheck, labJsonSchema, labJsonSchemaText, slugify, type SchemaIssue } from '../../runner/schema.ts';
+import { labIssues, validLab } from '../helpers/schema.ts';
 
 const base = () => ({
   name: 'bridge',
@@ -15,20 +16,8 @@ const base = () => ({
   checks: [{ name: 'first', on: 'host', run: 'true' }] as Record<string, unknown>[],
 }) as Record<string, any>;
 
-function ok(input: unknown): Lab {
-  const r = checkLab(input);
-  if (!r.ok) assert.fail(`expected a valid lab, got:\n${r.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('\n')}`);
-  return r.lab;
-}
-
-function issues(input: unknown): SchemaIssue[] {
-  const r = checkLab(input);
-  assert.equal(r.ok, false, 'expected the lab to be rejected');
-  return r.ok ? [] : r.issues;
-}
-
 const only = (input: unknown): SchemaIssue => {
-  const list = issues(input);
+  const list = labIssues(input);
   assert.equal(list.length, 1, `expected exactly one issue, got ${JSON.stringify(list, null, 1)}`);
   return list[0]!;
 };
@@ -64,7 +53,7 @@ test('memory: M/G suffixes and bare MiB', () => {
 });
 
 test('a minimal lab gets every default', () => {
-  const lab = ok(base());
+  const lab = validLab(base());
   assert.equal(lab.kernel, 'debian:bookworm');
   assert.deepEqual(lab.machines, { host: { memory: 256, cpus: 1 }, router: { memory: 256, cpus: 1 } });
   assert.deepEqual(lab.links, []);
@@ -87,7 +76,7 @@ test('durations, memory, steps, submission, captures, links and collect are norm
   l.submission = { file: 'bridge.sh', run: 'bash bridge.sh up', on: 'host' };
   l.captures = [{ name: 'br', on: 'host', interface: 'br00' }];
   l.collect = ['ip -d addr', { on: 'peer', run: 'bridge fdb' }, { run: 'ip route', name: 'routes' }];
-  const lab = ok(l);
+  const lab = validLab(l);
   assert.deepEqual(lab.machines.host, { memory: 1024, cpus: 2, kernel: 'debian:trixie' });
   assert.equal(lab.machines.peer!.memory, 128);
   assert.deepEqual(lab.links[0], { name: 'lan', machines: ['host', 'peer'], mtu: 1500, addresses: { host: '10.0.0.1/24', peer: 'fd00::2/64' } });
@@ -110,7 +99,7 @@ test('checks: expect defaults, exitCode any, capture checks, ids from names', ()
     { name: 'arp', capture: 'br', expect: { packets: 'arp', atLeast: 2 }, points: 2 },
     { name: 'any packet', id: 'custom.id_1', capture: 'br' },
   ];
-  const [a, b, c, d] = ok(l).checks;
+  const [a, b, c, d] = validLab(l).checks;
   assert.ok(a && b && c && d);
   assert.equal(a.id, 'net1-net2-ping');
   assert.equal(a.until, 10_000);
@@ -189,7 +178,7 @@ test('every machine reference must name a declared machine', () => {
   l.captures = [{ name: 'br', on: 'rooter', interface: 'br0' }];
   l.checks[0]!.on = 'nohost';
   l.collect = [{ on: 'x', run: 'y' }, { on: '*', run: 'z' }];
-  const list = issues(l);
+  const list = labIssues(l);
   const at = (p: string) => list.find((i) => formatPath(i.path) === p);
   assert.match(at('links[0].machines[1]')!.message, /no machine named "nohost"; this lab's machines are "host", "router"/);
   assert.match(at('links[0].addresses.router')!.message, /"router" is not on link "lan"/);
@@ -214,7 +203,7 @@ test('a capture check must name a declared capture', () => {
 test('check names and ids are unique, ids derived from names included', () => {
   const l = base();
   l.checks.push({ name: 'first', on: 'host', run: 'y' }, { name: 'First!', on: 'host', run: 'z' });
-  const list = issues(l);
+  const list = labIssues(l);
   assert.equal(list.length, 2);
   assert.deepEqual(list[0]!.path, ['checks', 1, 'name']);
   assert.match(list[0]!.message, /duplicate check name "first": checks\[0\] already uses it/);
@@ -245,7 +234,7 @@ test('values out of range and bad formats', () => {
   l.checks[0]!.timeout = 'ten';
   l.checks[0]!.visibility = 'secret';
   l.checks[0]!.expect = { exitCode: 'zero' };
-  const list = issues(l);
+  const list = labIssues(l);
   const msg = (p: string) => list.find((i) => formatPath(i.path) === p)?.message;
   assert.match(msg('machines.host.memory')!, /at least 96 MiB/);
   assert.match(msg('machines.Bad_Name')!, /expected a name like "host"/);

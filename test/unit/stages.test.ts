@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import type { FullConfig, FullResult, TestCase, TestResult } from '@playwright/test/reporter';
 import { LabError, loadLab } from '../../runner/lab.ts';
 import NetlabReporter, { type UnitMeta } from '../../runner/playwright/netlab-reporter.ts';
-import { checkLab, formatPath, runOrder, submissionMachines, submissionStages, type Lab, type SchemaIssue } from '../../runner/schema.ts';
+import { formatPath, runOrder, submissionMachines, submissionStages, type Lab } from '../../runner/schema.ts';
 import type { CheckResult, CommandRecord, RunResult } from '../../reports/model.ts';
+import { labIssues, validLab } from '../helpers/schema.ts';
 
 const staged = () => ({
   name: 'nat',
@@ -34,22 +35,10 @@ const staged = () => ({
   ] as Record<string, unknown>[],
 }) as Record<string, any>;
 
-function ok(input: unknown): Lab {
-  const r = checkLab(input);
-  if (!r.ok) assert.fail(`expected a valid lab, got:\n${r.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('\n')}`);
-  return r.lab;
-}
-
-function issues(input: unknown): SchemaIssue[] {
-  const r = checkLab(input);
-  assert.equal(r.ok, false, 'expected the lab to be rejected');
-  return r.ok ? [] : r.issues;
-}
-
 const order = (lab: Lab) => runOrder(lab).map((x) => ('stage' in x ? `stage:${x.stage.name}` : x.check.name));
 
 test('stages: defaults, timeouts, and the order tests run in', () => {
-  const lab = ok(staged());
+  const lab = validLab(staged());
   assert.deepEqual(submissionStages(lab.submission!), [
     { name: 'no-nat', run: 'bash nat.sh 1', timeout: 90_000 },
     { name: 'masquerade', run: 'bash nat.sh 2', timeout: 10_000 },
@@ -64,16 +53,16 @@ test('stages: defaults, timeouts, and the order tests run in', () => {
 test('stages no check names still run, in order: skipped ones before a later check, trailing ones at the end', () => {
   const l = staged();
   l.checks = [{ name: 'a', on: 'host', run: 'true' }, { name: 'e', on: 'host', run: 'true', stage: 'publish' }];
-  assert.deepEqual(order(ok(l)), ['a', 'stage:masquerade', 'stage:publish', 'e']);
+  assert.deepEqual(order(validLab(l)), ['a', 'stage:masquerade', 'stage:publish', 'e']);
   l.checks = [{ name: 'a', on: 'host', run: 'true' }];
-  assert.deepEqual(order(ok(l)), ['a', 'stage:masquerade', 'stage:publish']);
+  assert.deepEqual(order(validLab(l)), ['a', 'stage:masquerade', 'stage:publish']);
 });
 
 test('a run submission is one stage, runs in setup, and keeps its shape', () => {
   const l = staged();
   l.submission = { file: 'a.sh', run: 'bash a.sh', on: 'host' };
   l.checks = [{ name: 'a', on: 'host', run: 'true' }, { name: 'b', on: 'host', run: 'true' }];
-  const lab = ok(l);
+  const lab = validLab(l);
   assert.deepEqual(lab.submission, { file: 'a.sh', run: 'bash a.sh', on: 'host', timeout: 120_000 });
   assert.deepEqual(submissionStages(lab.submission!), [{ name: 'submission', run: 'bash a.sh', timeout: 120_000 }]);
   assert.deepEqual(order(lab), ['a', 'b']);
@@ -82,24 +71,24 @@ test('a run submission is one stage, runs in setup, and keeps its shape', () => 
 test('exactly one of run and stages', () => {
   const l = staged();
   l.submission.run = 'bash nat.sh';
-  let list = issues(l);
+  let list = labIssues(l);
   assert.equal(list.length, 1);
   assert.equal(formatPath(list[0]!.path), 'submission');
   assert.match(list[0]!.message, /expected run or stages, found both/);
   delete l.submission.run;
   delete l.submission.stages;
-  list = issues(l);
+  list = labIssues(l);
   assert.equal(formatPath(list[0]!.path), 'submission');
   assert.match(list[0]!.message, /expected run \(one command\) or stages .*found neither/);
   l.submission.stages = [];
-  assert.match(issues(l)[0]!.message, /expected at least 1 item/);
+  assert.match(labIssues(l)[0]!.message, /expected at least 1 item/);
 });
 
 test('a check names a declared stage; stage names are unique', () => {
   const l = staged();
   l.checks[2]!.stage = 'masquerad';
   l.submission.stages.push({ name: 'publish', run: 'x' });
-  const list = issues(l);
+  const list = labIssues(l);
   const at = (p: string) => list.find((i) => formatPath(i.path) === p);
   assert.match(at('checks[2].stage')!.message, /no stage named "masquerad"; this lab's stages are "no-nat", "masquerade", "publish"/);
   assert.equal(at('checks[2].stage')!.fix, 'did you mean "masquerade"?');
@@ -108,13 +97,13 @@ test('a check names a declared stage; stage names are unique', () => {
   const r = staged();
   r.submission = { file: 'a.sh', run: 'bash a.sh', on: 'host' };
   r.checks = [{ name: 'a', on: 'host', run: 'true', stage: 'x' }];
-  assert.match(issues(r)[0]!.message, /stage "x" given, but the submission has no stages \(it uses run\)/);
+  assert.match(labIssues(r)[0]!.message, /stage "x" given, but the submission has no stages \(it uses run\)/);
 });
 
 test('checks are ordered by stage: an earlier stage after a later one is an error', () => {
   const l = staged();
   l.checks.push({ name: 'f', on: 'host', run: 'true', stage: 'masquerade' }, { name: 'g', on: 'host', run: 'true' });
-  const list = issues(l);
+  const list = labIssues(l);
   assert.equal(list.length, 2);
   assert.equal(formatPath(list[0]!.path), 'checks[5].stage');
   assert.match(list[0]!.message, /stage "masquerade", but it comes after checks\[4\] of the later stage "publish"/);
@@ -127,14 +116,14 @@ test('checks are ordered by stage: an earlier stage after a later one is an erro
 test('submission.on takes a list of machines: each must exist, once', () => {
   const l = staged();
   l.submission.on = ['host', 'outside'];
-  assert.deepEqual(submissionMachines(ok(l).submission!), ['host', 'outside']);
+  assert.deepEqual(submissionMachines(validLab(l).submission!), ['host', 'outside']);
   l.submission.on = ['host', 'outsid', 'host'];
-  const list = issues(l);
+  const list = labIssues(l);
   assert.deepEqual(list.map((i) => formatPath(i.path)), ['submission.on[1]', 'submission.on[2]']);
   assert.equal(list[0]!.fix, 'did you mean "outside"?');
   assert.match(list[1]!.message, /machine "host" is listed twice/);
   l.submission.on = [];
-  assert.match(issues(l)[0]!.message, /expected a machine name, or a list of machine names|at least 1 item/);
+  assert.match(labIssues(l)[0]!.message, /expected a machine name, or a list of machine names|at least 1 item/);
 });
 
 test('stage errors in a lab file point at file:line', async () => {
