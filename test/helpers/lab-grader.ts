@@ -23,3 +23,22 @@ export async function labGrader(lab: string, opts: { timeoutMs?: number } = {}) 
     return { r, out, summary, failed: summary.checks.filter((c) => c.status !== 'passed').map((c) => c.id).sort() };
   };
 }
+
+type Graded = Awaited<ReturnType<Awaited<ReturnType<typeof labGrader>>>>;
+
+/** Full marks: exit 0, status passed, score = max, and the terminal summary says so. */
+export function assertFullMarks({ r, summary }: Graded, max: number): void {
+  assert.equal(r.exitCode, 0, r.all);
+  assert.equal(summary.status, 'passed');
+  assert.equal(summary.score, max);
+  assert.equal(summary.maxScore, max);
+  assert.match(r.stdout, new RegExp(`Score: ${max}/${max}`));
+}
+
+/** A graded mistake: exit 1, exactly this score of max, exactly these checks not passed. */
+export function assertPartial({ r, summary, failed }: Graded, score: number, max: number, failedIds: string[]): void {
+  assert.equal(r.exitCode, 1, r.all);
+  assert.equal(summary.score, score);
+  assert.equal(summary.maxScore, max);
+  assert.deepEqual(failed, failedIds);
+}
