@@ -4,7 +4,8 @@
 // class50Ms, a class of 50 bridge submissions graded in one run (--workers N to set its parallelism);
 // --matrix measures only matrixMs, every lab on 4 Debian kernels in one run (long: not by default).
 // --labs measures only the labs' warm wall times (with --runs 1: one run each, no warm-up), the
-// bridge lab on both backends (bridgeLabMs, vagrantBridgeLabMs).
+// bridge lab on both backends (bridgeLabMs, vagrantBridgeLabMs). --engine measures only the engine
+// figures (boots, restores, RSS), no lab.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -177,6 +178,16 @@ if (!args.includes('--labs')) {
     put('coldBootKvmMs', null, 'cold boot, KVM', `not measured: ${accel.reason}`);
   }
 }
+function finish(): never {
+  writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
+  const w = Math.max(...rows.map((r) => r[0].length));
+  process.stdout.write(`\n${'figure'.padEnd(w)}  ${'value'.padStart(8)}  note\n`);
+  for (const [label, value, note] of rows) process.stdout.write(`${label.padEnd(w)}  ${value.padStart(8)}  ${note}\n`);
+  process.stdout.write(`\nwritten: ${resultsFile}\n`);
+  process.exit(0);
+}
+if (args.includes('--engine')) finish();
+
 const labRuns = Math.max(1, Math.min(RUNS, 3));
 put('bridgeLabMs', await labWall('bridge', labRuns), '`netlab-run labs/bridge`, warm (ms, median)');
 // The same lab on the Vagrant backend (vagrant-libvirt, TCG, cold boots: no snapshots there).
@@ -191,8 +202,4 @@ for (const lab of readdirSync(join(repo, 'labs')).filter((d) => existsSync(join(
   put(`${camel(lab)}LabMs`, await labWall(lab, 1), `\`netlab-run labs/${lab}\`, warm (ms)`);
 }
 
-writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
-const w = Math.max(...rows.map((r) => r[0].length));
-process.stdout.write(`\n${'figure'.padEnd(w)}  ${'value'.padStart(8)}  note\n`);
-for (const [label, value, note] of rows) process.stdout.write(`${label.padEnd(w)}  ${value.padStart(8)}  ${note}\n`);
-process.stdout.write(`\nwritten: ${resultsFile}\n`);
+finish();

@@ -41,7 +41,7 @@ async function fileIdentity(path: string): Promise<string> {
 
 export async function snapshotKey(s: SnapshotShape): Promise<string> {
   const files = await Promise.all([s.image.rootfs, s.kernel.kernel, s.kernel.initrd, s.kernel.modulesDisk].map(fileIdentity));
-  return recipeHash('snapshot-v2', s.image.recipeHash, s.kernel.version, files, s.memoryMb, s.cpus, s.accel,
+  return recipeHash('snapshot-v3', s.image.recipeHash, s.kernel.version, files, s.memoryMb, s.cpus, s.accel,
     s.nics.map((n) => n.mtu ?? 1500), await qemuVersion());
 }
 
@@ -103,18 +103,13 @@ export function restoreFixupCommand(name: string, nics: NicSpec[]): string {
   const now = Date.now();
   // Every process costs tens of milliseconds on an emulated CPU: bash builtins, one `date`, one `ip -b`.
   const seed = [...randomBytes(64)].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
-  const ipBatch = [
-    ...nics.map((n, i) => `link set dev eth${i + 1} address ${n.mac}`),
-    // The guest keeps the carrier state saved with it, possibly from the instant before eth0's link
-    // came up (NO-CARRIER, though traffic flows); reopening the device rereads it. TCP rides it out.
-    'link set eth0 down', 'link set eth0 up', 'route replace default via 10.0.2.2 dev eth0',
-  ].join('\n');
+  const ipBatch = nics.map((n, i) => `link set dev eth${i + 1} address ${n.mac}`).join('\n');
   return [
     `date -s @${Math.floor(now / 1000)}.${String(now % 1000).padStart(3, '0')} >/dev/null`,
     `echo ${name} > /proc/sys/kernel/hostname`,
     `echo ${name} > /etc/hostname`,
     `printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t%s\\n' ${name} > /etc/hosts`,
-    `printf '${ipBatch.replace(/\n/g, '\\n')}\\n' | ip -b -`,
+    ...(nics.length ? [`printf '${ipBatch.replace(/\n/g, '\\n')}\\n' | ip -b -`] : []),
     `printf '${seed}' > /dev/urandom`,
   ].join(' && ');
 }

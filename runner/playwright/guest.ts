@@ -1,5 +1,5 @@
 import type { CommandRecord } from '../../reports/model.ts';
-import { shellQuote } from '../../vm/ssh.ts';
+import { NAP_FIFO, shellQuote } from '../../vm/ssh.ts';
 import type { ExecOptions, Machine } from '../../vm/types.ts';
 
 // Guest-side helpers for the lab spec: each runs one command and returns what the report records.
@@ -15,6 +15,8 @@ export function outputLimit(env = process.env.NETLAB_MAX_OUTPUT): number {
 
 export const OUTPUT_LIMIT = outputLimit();
 const CAP_DIR = '/run/netlab/cap';
+/** `nap SECS`: a sleep without a program start in a netlab guest (see NAP_FIFO), `sleep` elsewhere. */
+const NAP_FUNCTION = `nap() { read -t "$1" _ <> ${NAP_FIFO} 2>/dev/null; [ -p ${NAP_FIFO} ] || sleep "$1"; };`;
 
 /** Where the student's commands run in the guest: a cgroup with a process and a memory limit. */
 export const SUBMISSION_CGROUP = '/sys/fs/cgroup/netlab-submission';
@@ -29,21 +31,26 @@ export const LIMIT_MARKER = 'NETLAB-LIMIT';
 // cannot take the machine (and the grader's SSH) down with it. Afterwards the wrapper steps out of the
 // cgroup, watches what the command left running for up to 3 s, and if the process limit was hit,
 // kills everything left in the cgroup (a fork bomb in the background) and prints
-// `NETLAB-LIMIT pids=N oom=N` on stderr. Without cgroup2 it runs unlimited.
+// `NETLAB-LIMIT pids=N oom=N` on stderr. Without cgroup2 it runs unlimited. Bash builtins only
+// (every program start costs ~50 ms of emulated CPU); $BASHPID, not $$: the deadline wrapper runs
+// the command in a subshell.
 export function submissionCommand(run: string): string {
   const cg = SUBMISSION_CGROUP;
-  const count = (file: string, key: string) => `$(awk '$1 == "${key}" {print $2}' ${cg}/${file} 2>/dev/null || echo 0)`;
-  return `if mkdir -p ${cg} 2>/dev/null && [ -w ${cg}/cgroup.procs ]; then`
+  // ev FILE KEY: the value of KEY in a cgroup events file (0 if none) into $R.
+  const ev = 'ev() { R=0; local k v; while read -r k v; do [ "$k" = "$2" ] && R=$v; done 2>/dev/null < "$1"; };';
+  return `${ev} ${NAP_FUNCTION}`
+    + ` if { [ -d ${cg} ] || mkdir ${cg} 2>/dev/null; } && [ -w ${cg}/cgroup.procs ]; then`
     + ` for c in pids memory; do echo +$c > /sys/fs/cgroup/cgroup.subtree_control; done 2>/dev/null;`
     + ` echo ${SUBMISSION_PIDS_MAX} > ${cg}/pids.max 2>/dev/null;`
-    + ` echo $(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) * 3 / 4 ))K > ${cg}/memory.max 2>/dev/null;`
-    + ` p0=${count('pids.events', 'max')}; o0=${count('memory.events', 'oom_kill')}; echo $$ > ${cg}/cgroup.procs; fi;`
+    + ' while read -r k v _; do [ "$k" = MemTotal: ] && mem=$v; done < /proc/meminfo;'
+    + ` echo $(( mem * 3 / 4 ))K > ${cg}/memory.max 2>/dev/null;`
+    + ` ev ${cg}/pids.events max; p0=$R; ev ${cg}/memory.events oom_kill; o0=$R; echo $BASHPID > ${cg}/cgroup.procs; fi;`
     + ` (cd /root/submission && ${run}); rc=$?;`
-    + ` if [ -n "$p0" ]; then echo $$ > /sys/fs/cgroup/cgroup.procs;`
+    + ` if [ -n "$p0" ]; then echo $BASHPID > /sys/fs/cgroup/cgroup.procs;`
     // Processes left running (daemons, or a fork bomb in the background): watch them for up to 3 s.
-    + ` for i in 1 2 3 4 5 6; do [ "$(cat ${cg}/pids.current 2>/dev/null || echo 0)" -gt 0 ] || break;`
-    + ` [ $(( ${count('pids.events', 'max')} - \${p0:-0} )) -gt 0 ] && break; sleep 0.5; done;`
-    + ` p=$(( ${count('pids.events', 'max')} - \${p0:-0} )); o=$(( ${count('memory.events', 'oom_kill')} - \${o0:-0} ));`
+    + ` for i in 1 2 3 4 5 6; do cur=0; read -r cur < ${cg}/pids.current 2>/dev/null; [ "\${cur:-0}" -gt 0 ] || break;`
+    + ` ev ${cg}/pids.events max; [ $(( R - p0 )) -gt 0 ] && break; nap 0.5; done;`
+    + ` ev ${cg}/pids.events max; p=$(( R - p0 )); ev ${cg}/memory.events oom_kill; o=$(( R - o0 ));`
     + ` if [ "$p" -gt 0 ]; then if [ -e ${cg}/cgroup.kill ]; then echo 1 > ${cg}/cgroup.kill; else kill -9 $(cat ${cg}/cgroup.procs) 2>/dev/null; fi; fi;`
     + ` if [ "$p" -gt 0 ] || [ "$o" -gt 0 ]; then echo "${LIMIT_MARKER} pids=$p oom=$o" >&2; fi; fi; exit $rc`;
 }
@@ -65,19 +72,21 @@ export async function record(machine: Machine, phase: CommandRecord['phase'], co
 export function startCaptureCommand(name: string, iface: string, filter: string): string {
   const base = `${CAP_DIR}/${name}`;
   // -U writes each packet at once, so checks can count packets while the capture still runs.
-  return `mkdir -p ${CAP_DIR} && (nohup tcpdump -U -n -i ${shellQuote(iface)} -w ${base}.pcap ${filter ? shellQuote(filter) : ''} </dev/null >${base}.log 2>&1 & echo $! >${base}.pid)`
-    + ` && for i in $(seq 50); do grep -q 'listening on' ${base}.log && exit 0; kill -0 $(cat ${base}.pid) 2>/dev/null || break; sleep 0.1; done; cat ${base}.log >&2; exit 1`;
+  return `${NAP_FUNCTION} { [ -d ${CAP_DIR} ] || mkdir -p ${CAP_DIR}; } && { (trap '' HUP; exec tcpdump -U -n -i ${shellQuote(iface)} -w ${base}.pcap ${filter ? shellQuote(filter) : ''}) </dev/null >${base}.log 2>&1 & p=$!; echo $p >${base}.pid; }`
+    + ` && for ((i = 0; i < 100; i++)); do read -r -d '' l < ${base}.log; [[ $l == *'listening on'* ]] && exit 0; kill -0 $p 2>/dev/null || break; nap 0.05; done; printf '%s' "$l" >&2; exit 1`;
 }
 
 export function stopCaptureCommand(name: string): string {
   const base = `${CAP_DIR}/${name}`;
-  return `p=$(cat ${base}.pid 2>/dev/null) && kill -INT $p 2>/dev/null; for i in $(seq 50); do kill -0 $p 2>/dev/null || break; sleep 0.1; done; cat ${base}.log 2>/dev/null | tail -3`;
+  return `${NAP_FUNCTION} read -r p < ${base}.pid 2>/dev/null && kill -INT $p 2>/dev/null; for ((i = 0; i < 100; i++)); do kill -0 $p 2>/dev/null || break; nap 0.05; done;`
+    + ` mapfile -t l < ${base}.log 2>/dev/null; printf '%s\\n' "\${l[@]: -3}"`;
 }
 
 // Counts packets, not lines: tcpdump prints some packets (VXLAN, with their inner frame) on several
 // lines, and only a packet's first line starts with its -tt timestamp.
 export function countCaptureCommand(name: string, filter: string): string {
-  return `test -s ${CAP_DIR}/${name}.pcap || { echo 0; exit 0; }; tcpdump -r ${CAP_DIR}/${name}.pcap -nn -tt ${filter ? shellQuote(filter) : ''} 2>/tmp/netlab-count.err | grep -cE '^[0-9]+\\.[0-9]+ '; ! grep -qi 'syntax error\\|can.t parse' /tmp/netlab-count.err || { cat /tmp/netlab-count.err >&2; exit 2; }`;
+  return `test -s ${CAP_DIR}/${name}.pcap || { echo 0; exit 0; }; tcpdump -r ${CAP_DIR}/${name}.pcap -nn -tt ${filter ? shellQuote(filter) : ''} 2>/tmp/netlab-count.err | grep -cE '^[0-9]+\\.[0-9]+ ';`
+    + ` read -r -d '' e < /tmp/netlab-count.err; [[ \${e,,} == *'syntax error'* || \${e,,} == *"can't parse"* ]] || exit 0; printf '%s' "$e" >&2; exit 2`;
 }
 
 export const capturePath = (name: string) => `${CAP_DIR}/${name}.pcap`;

@@ -1,5 +1,5 @@
-import { test as base, type TestInfo } from '@playwright/test';
-import type { CaptureResult, CheckResult, CommandRecord } from '../../reports/model.ts';
+import { test as base } from '@playwright/test';
+import type { CheckResult, CommandRecord } from '../../reports/model.ts';
 import { brokerCall } from '../broker.ts';
 import { checkMachine, runOrder, submissionMachines, submissionStages, type Check, type Lab, type StageSpec } from '../schema.ts';
 import { labNics } from '../topology.ts';
@@ -9,10 +9,10 @@ import type { Machine } from '../../vm/types.ts';
 import { runCaptureCheck, runCommandCheck } from './check-runner.ts';
 import { runSpecCheck } from './spec-check-runner.ts';
 import { specFunction, type SpecModules } from '../spec-checks.ts';
-import { capturePath, record, startCaptureCommand, stopCaptureCommand } from './guest.ts';
+import { record, startCaptureCommand } from './guest.ts';
+import { finalState } from './final-state.ts';
 import { checkAlive, runSubmissionCommand, type CrashNote } from './guard.ts';
-import { decodePcap } from '../../reports/pcap.ts';
-import { DMESG_HEALTH_COMMAND, DMESG_PROBLEMS, missingModulesCommand, unmetRequirement } from '../requires.ts';
+import { missingModulesCommand, unmetRequirement } from '../requires.ts';
 
 /** A unit's machines as one worker sees them; `down` holds machines that went down, with the reason. */
 export interface LabVms { lease: UnitLease; machines: Map<string, Machine>; down: Map<string, string> }
@@ -161,51 +161,12 @@ export function defineLabTests(unit: UnitSpec, lab: Lab, specs: SpecModules = {}
   test('final state', { annotation: [{ type: 'netlab-kind', description: 'final' }] }, async ({ vms }, testInfo) => {
     test.setTimeout(180_000);
     try {
-      await finalState(vms, testInfo);
+      await finalState(lab, vms, testInfo);
     } finally {
       // Release now, not at the end of the run: a class grades many units, memory stays bounded.
       await brokerCall(process.env.NETLAB_BROKER!, unit.id, 'release').catch(() => {});
     }
   });
-
-  const finalState = async (vms: LabVms, testInfo: TestInfo) => {
-    // Stop every capture first (collect commands must not land in them), then fetch and decode the
-    // pcaps, run the collect commands and read dmesg side by side: all only read.
-    const live = lab.captures.filter((c) => !vms.down.has(c.on));
-    const stopped = await Promise.all(live.map((c) => vms.machines.get(c.on)!.exec(stopCaptureCommand(c.name), { timeout: 15_000 }).then(() => undefined, (err: Error) => err)));
-    const fetchCapture = async (c: (typeof lab.captures)[number]): Promise<CaptureResult> => {
-      const capture: CaptureResult = { name: c.name, machine: c.on, interface: c.interface, filter: c.filter, file: `captures/${c.name}.pcap`, packetCount: 0, packets: [] };
-      if (vms.down.has(c.on)) {
-        capture.error = `capture ${c.name} is lost: machine ${c.on} is down (${vms.down.get(c.on)})`;
-        return capture;
-      }
-      try {
-        const stopError = stopped[live.indexOf(c)];
-        if (stopError) throw stopError;
-        const local = testInfo.outputPath(`${c.name}.pcap`);
-        await vms.machines.get(c.on)!.download(capturePath(c.name), local);
-        const decoded = await decodePcap(local, { limit: 200 });
-        capture.packetCount = decoded.packetCount;
-        capture.packets = decoded.packets;
-        await testInfo.attach(`pcap:${c.name}`, { path: local, contentType: 'application/vnd.tcpdump.pcap' });
-      } catch (err) {
-        capture.error = `capture ${c.name} on ${c.on}:${c.interface} has no packets file (${(err as Error).message.split('\n')[0]})`;
-      }
-      return capture;
-    };
-    const jobs = lab.collect.flatMap((c) => (c.on === '*' ? [...vms.machines.keys()] : [c.on]).filter((t) => !vms.down.has(t)).map((t) => ({ c, t })));
-    const collectOne = async ({ c, t }: (typeof jobs)[number]): Promise<CommandRecord> => {
-      try {
-        return { ...(await record(vms.machines.get(t)!, 'collect', c.run, { timeout: 20_000 })), command: c.name ?? c.run };
-      } catch (err) {
-        return { phase: 'collect', machine: t, command: c.name ?? c.run, exitCode: null, stdout: '', stderr: (err as Error).message, durationMs: 0, timedOut: false, truncated: false } satisfies CommandRecord;
-      }
-    };
-    const [captures, collected, health] = await Promise.all([
-      Promise.all(lab.captures.map(fetchCapture)), Promise.all(jobs.map(collectOne)), kernelHealth(vms),
-    ]);
-    await testInfo.attach('netlab-final', { contentType: 'application/json', body: JSON.stringify({ captures, collected, health }) });
-  };
 }
 
 async function requirementProblem(check: Check, machine: Machine, release: string): Promise<string | undefined> {
@@ -220,22 +181,6 @@ function skippedCheck(check: Check, reason: string): CheckResult {
     id: check.id, name: check.name, status: 'skipped', points: 0, maxPoints: check.points, visibility: check.visibility,
     expected: '', got: `skipped: ${reason}`, durationMs: 0, commands: [], reason,
     ...(check.kind === 'capture' ? { capture: check.capture } : {}), ...(check.group ? { group: check.group } : {}),
-  };
-}
-
-// After the lab, the kernel's own health (as BPF CI checks dmesg): a BUG, WARNING, Oops or panic
-// becomes a failed 0-point check "kernel health" carrying the excerpt, so the cell shows it.
-async function kernelHealth(vms: LabVms): Promise<CheckResult | undefined> {
-  const found: CommandRecord[] = [];
-  await Promise.all([...vms.machines].filter(([name]) => !vms.down.has(name)).map(async ([, machine]) => {
-    const r = await record(machine, 'check', DMESG_HEALTH_COMMAND, { timeout: 15_000 }).catch(() => undefined);
-    if (r && DMESG_PROBLEMS.test(r.stdout)) found.push(r);
-  }));
-  if (!found.length) return undefined;
-  return {
-    id: 'kernel-health', name: 'kernel health (dmesg)', status: 'failed', points: 0, maxPoints: 0, visibility: 'visible',
-    expected: 'no BUG, WARNING, Oops or panic in dmesg', got: `${found.map((r) => r.machine).join(', ')}: ${found[0]!.stdout.split('\n').find((l) => DMESG_PROBLEMS.test(l))?.trim()}`,
-    durationMs: 0, commands: found,
   };
 }
 

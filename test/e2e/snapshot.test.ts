@@ -35,6 +35,8 @@ test('two copies of one snapshot restored at once are independent machines', asy
     const macB = (await succeed(b, 'cat /sys/class/net/eth1/address')).trim();
     assert.notEqual(macA, macB);
     assert.deepEqual([macA, macB], set.nics('a').concat(set.nics('b')).map((n) => n.mac));
+    // The snapshot was saved with eth0's link up, so no clone starts with a stale NO-CARRIER.
+    for (const m of [a, b]) assert.match(await succeed(m, 'cat /sys/class/net/eth0/carrier /sys/class/net/eth0/operstate'), /^1\nup\n$/);
     const [epA, epB] = set.endpoints();
     assert.notEqual(epA!.port, epB!.port);
     await succeed(a, 'echo only-in-a > /root/marker');

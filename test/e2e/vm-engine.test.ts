@@ -28,8 +28,13 @@ test('one machine: ip -br link over SSH, exec results, SFTP both ways, and nothi
     assert.equal((await m.exec('hostname')).stdout.trim(), 'solo');
     const fail = await m.exec('echo out; echo err >&2; exit 3');
     assert.deepEqual([fail.exitCode, fail.stdout, fail.stderr], [3, 'out\n', 'err\n']);
-    const slow = await m.exec('sleep 30', { timeout: 1000 });
+    const slow = await m.exec('sleep 31 & sleep 30', { timeout: 1000 });
     assert.equal(slow.timedOut, true);
+    assert.equal((await m.exec('pgrep -f "sleep 3[01]"')).exitCode, 1, 'the timed-out command and its background job are gone');
+    // A command that ends in time leaves what it started in the background alone, past its deadline too.
+    assert.equal((await m.exec('(sleep 33 >/dev/null 2>&1 &); true', { timeout: 500 })).exitCode, 0);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await m.exec('pgrep -f "sleep 33"')).exitCode, 0, 'the background job outlived its deadline');
     const dir = await mkdtemp(join(tmpdir(), 'netlab-sftp-'));
     await writeFile(join(dir, 'up.txt'), '你好, bridge\n');
     await m.upload(join(dir, 'up.txt'), '/root/up.txt');

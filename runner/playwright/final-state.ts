@@ -1,0 +1,69 @@
+import type { TestInfo } from '@playwright/test';
+import type { CaptureResult, CheckResult, CommandRecord } from '../../reports/model.ts';
+import { decodePcap } from '../../reports/pcap.ts';
+import { execBatch } from '../../vm/exec-batch.ts';
+import { DMESG_HEALTH_COMMAND, DMESG_PROBLEMS } from '../requires.ts';
+import type { Lab } from '../schema.ts';
+import { capturePath, OUTPUT_LIMIT, stopCaptureCommand } from './guest.ts';
+import type { LabVms } from './lab-tests.ts';
+
+type Capture = Lab['captures'][number];
+
+// The lab's final state, after its last check: every capture stopped (collect commands must not land
+// in them), then the pcaps fetched and decoded while each machine runs its collect commands and the
+// dmesg health read in one batch (one exec per machine: each exec costs ~100 ms of emulated CPU).
+export async function finalState(lab: Lab, vms: LabVms, testInfo: TestInfo): Promise<void> {
+  const live = lab.captures.filter((c) => !vms.down.has(c.on));
+  const stopped = await Promise.all(live.map((c) => vms.machines.get(c.on)!.exec(stopCaptureCommand(c.name), { timeout: 15_000 }).then(() => undefined, (err: Error) => err)));
+  const fetch = (c: Capture) => fetchCapture(c, vms, testInfo, live.includes(c) ? stopped[live.indexOf(c)] : undefined);
+  const [captures, perMachine] = await Promise.all([
+    Promise.all(lab.captures.map(fetch)),
+    Promise.all([...vms.machines.keys()].filter((t) => !vms.down.has(t)).map((t) => collectOn(lab, vms, t))),
+  ]);
+  const collected = perMachine.flatMap((r) => r.collected).sort((a, b) => a.order - b.order).map((r) => r.record);
+  const health = kernelHealth(perMachine.flatMap((r) => (r.health ? [r.health] : [])));
+  await testInfo.attach('netlab-final', { contentType: 'application/json', body: JSON.stringify({ captures, collected, health }) });
+}
+
+async function fetchCapture(c: Capture, vms: LabVms, testInfo: TestInfo, stopError: Error | undefined): Promise<CaptureResult> {
+  const capture: CaptureResult = { name: c.name, machine: c.on, interface: c.interface, filter: c.filter, file: `captures/${c.name}.pcap`, packetCount: 0, packets: [] };
+  if (vms.down.has(c.on)) {
+    capture.error = `capture ${c.name} is lost: machine ${c.on} is down (${vms.down.get(c.on)})`;
+    return capture;
+  }
+  try {
+    if (stopError) throw stopError;
+    const local = testInfo.outputPath(`${c.name}.pcap`);
+    await vms.machines.get(c.on)!.download(capturePath(c.name), local);
+    const decoded = await decodePcap(local, { limit: 200 });
+    capture.packetCount = decoded.packetCount;
+    capture.packets = decoded.packets;
+    await testInfo.attach(`pcap:${c.name}`, { path: local, contentType: 'application/vnd.tcpdump.pcap' });
+  } catch (err) {
+    capture.error = `capture ${c.name} on ${c.on}:${c.interface} has no packets file (${(err as Error).message.split('\n')[0]})`;
+  }
+  return capture;
+}
+
+// One machine's collect commands (in lab order, `on: '*'` included) and the dmesg health read, as one batch.
+async function collectOn(lab: Lab, vms: LabVms, machine: string): Promise<{ collected: { order: number; record: CommandRecord }[]; health?: CommandRecord }> {
+  const mine = lab.collect.map((c, order) => ({ c, order })).filter(({ c }) => c.on === '*' || c.on === machine);
+  const commands = [...mine.map(({ c }) => c.run), DMESG_HEALTH_COMMAND];
+  const results = await execBatch(vms.machines.get(machine)!, commands, { timeout: 20_000 + 5_000 * commands.length, maxOutput: OUTPUT_LIMIT })
+    .catch((err: Error) => commands.map(() => ({ exitCode: null, stdout: '', stderr: err.message, durationMs: 0, timedOut: false, truncated: false })));
+  const collected = mine.map(({ c, order }, i) => ({ order, record: { phase: 'collect', machine, command: c.name ?? c.run, ...results[i]! } satisfies CommandRecord }));
+  const h = results.at(-1)!;
+  return { collected, health: h.exitCode === null ? undefined : { phase: 'check', machine, command: DMESG_HEALTH_COMMAND, ...h } };
+}
+
+// After the lab, the kernel's own health (as BPF CI checks dmesg): a BUG, WARNING, Oops or panic
+// becomes a failed 0-point check "kernel health" carrying the excerpt, so the cell shows it.
+function kernelHealth(reads: CommandRecord[]): CheckResult | undefined {
+  const found = reads.filter((r) => DMESG_PROBLEMS.test(r.stdout));
+  if (!found.length) return undefined;
+  return {
+    id: 'kernel-health', name: 'kernel health (dmesg)', status: 'failed', points: 0, maxPoints: 0, visibility: 'visible',
+    expected: 'no BUG, WARNING, Oops or panic in dmesg', got: `${found.map((r) => r.machine).join(', ')}: ${found[0]!.stdout.split('\n').find((l) => DMESG_PROBLEMS.test(l))?.trim()}`,
+    durationMs: 0, commands: found,
+  };
+}
