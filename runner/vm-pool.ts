@@ -30,7 +30,7 @@ export class VmPool {
     private readonly accel: Accel,
     private readonly onEvent: EventSink,
     private readonly signal: AbortSignal,
-    parallel: number,
+    private readonly parallel: number,
     private readonly backend: Backend = 'qemu',
   ) { this.limit = pLimit(parallel); }
 
@@ -51,10 +51,28 @@ export class VmPool {
     return p;
   }
 
-  prewarm(ids: string[]): void { for (const id of ids) void this.boot(id).catch(() => {}); }
+  private queue: string[] = [];
+  private ahead = 0;
+  private released = new Set<string>();
+
+  // Boots the first units of `ids` (the order Playwright's workers take them in) now; later, `ahead`
+  // more units than are in use restore while the running ones still grade, so a worker that moves
+  // to its next unit finds it ready (a class's waits — pings, timeouts — leave emulated CPU free).
+  prewarm(ids: string[], ahead = 0): void {
+    this.queue = ids;
+    this.ahead = ahead;
+    for (const id of ids.slice(0, this.parallel)) void this.boot(id).catch(() => {});
+  }
+
+  private topUp(): void {
+    const live = [...this.sets.keys()].filter((id) => !this.released.has(id)).length;
+    const next = this.queue.filter((id) => !this.sets.has(id)).slice(0, Math.max(0, this.parallel + this.ahead - live));
+    for (const id of next) void this.boot(id).catch(() => {});
+  }
 
   async acquire(id: string): Promise<UnitLease> {
     const set = await this.boot(id);
+    this.topUp();
     const u = this.units.get(id)!;
     const first = set.endpoints()[0];
     const lease: UnitLease = {
@@ -91,6 +109,7 @@ export class VmPool {
   }
 
   async release(id: string, keep: boolean): Promise<void> {
+    this.released.add(id);
     if (keep) return;
     const p = this.sets.get(id);
     if (p) await (await p.catch(() => undefined))?.stop();

@@ -96,6 +96,8 @@ test('limits: output cap from --max-output, sizes in K/M, units at once by cores
   assert.throws(() => parseSize('lots'), /--max-output takes a size/);
   assert.throws(() => parseSize('0'), /--max-output takes a size/);
   assert.equal(parallelism(undefined, 50, 416, 24_000, 2), 2, 'cores');
+  assert.equal(parallelism(undefined, 50, 416, 24_000, 2, 2), 4, 'two per core (TCG)');
+  assert.equal(parallelism(undefined, 3, 416, 24_000, 2, 2), 3, 'two per core, no more than the units');
   assert.equal(parallelism(8, 50, 416, 24_000, 2), 8, 'asked for');
   assert.equal(parallelism(8, 3, 416, 24_000, 2), 3, 'no more than the units');
   assert.equal(parallelism(8, 50, 416, 1_200, 2), 2, 'memory: 80% of 1200 MiB holds two 416 MiB units');
