@@ -71,8 +71,8 @@ export function parallelism(requested: number | undefined, units: number, unitMi
 }
 
 // Under TCG a unit leaves its emulated CPU idle much of the time (SSH round trips through QEMU's user
-// network, pings' intervals): one unit per core kept 2 cores 57% busy grading a class; two per core
-// graded a class of 12 bridge submissions in 106 s instead of ~149 s, with the same grades.
+// network, pings' intervals): one unit per core kept 2 cores 57% busy grading a class of 10 bridge
+// submissions (124 s); two per core graded it in 94 s, with the same grades.
 export const UNITS_PER_CORE = { tcg: 2, kvm: 1 } as const;
 
 export const HOST_TOOLS = ['qemu-system-x86_64', 'qemu-img', 'mmdebstrap', 'mkfs.ext4', 'dpkg-deb', 'depmod', 'cpio', 'busybox', 'tcpdump', 'setpriv', 'ssh-keygen'];
@@ -153,9 +153,10 @@ async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>, outDi
     : await chooseAccel({ force: opts.accel, kernel: firstKernel.kernel, initrd: firstKernel.initrd, onEvent: opts.onEvent });
 
   const unitMiB = Math.max(...[...units.values()].map((u) => Object.values(u.lab.machines).reduce((t, m) => t + m.memory + QEMU_OVERHEAD_MIB, 0)));
-  const parallel = parallelism(opts.workers, units.size, unitMiB, undefined, undefined, opts.backend === 'vagrant' ? 1 : UNITS_PER_CORE[accel]);
+  const vagrant = opts.backend === 'vagrant';
+  const parallel = parallelism(opts.workers, units.size, unitMiB, undefined, undefined, vagrant ? 1 : UNITS_PER_CORE[accel]);
   // One unit restored ahead per worker when memory holds twice as many (QEMU backend: Vagrant boots cold).
-  const ahead = opts.backend === 'vagrant' ? 0 : parallelism(2 * parallel, units.size, unitMiB, undefined, 2 * parallel) - parallel;
+  const ahead = vagrant ? 0 : parallelism(2 * parallel, units.size, unitMiB) - parallel;
   const pool = new VmPool(units, image, kernels, accel, opts.onEvent, opts.signal, parallel, opts.backend);
   opts.onPool?.(pool);
   const broker = await startBroker({

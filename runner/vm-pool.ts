@@ -22,6 +22,10 @@ export type Backend = 'qemu' | 'vagrant';
 export class VmPool {
   private sets = new Map<string, Promise<MachineSet>>();
   private reasons = new Map<string, Map<string, string>>();
+  /** Units in the order workers take them, for restoring ahead; how many ahead; units already released. */
+  private queue: string[] = [];
+  private ahead = 0;
+  private released = new Set<string>();
   private readonly limit;
   constructor(
     private readonly units: Map<string, PoolUnit>,
@@ -50,10 +54,6 @@ export class VmPool {
     }
     return p;
   }
-
-  private queue: string[] = [];
-  private ahead = 0;
-  private released = new Set<string>();
 
   // Boots the first units of `ids` (the order Playwright's workers take them in) now; later, `ahead`
   // more units than are in use restore while the running ones still grade, so a worker that moves

@@ -3,11 +3,9 @@ import type { CaptureResult, CheckResult, CommandRecord } from '../../reports/mo
 import { decodePcap } from '../../reports/pcap.ts';
 import { execBatch } from '../../vm/exec-batch.ts';
 import { DMESG_HEALTH_COMMAND, DMESG_PROBLEMS } from '../requires.ts';
-import type { Lab } from '../schema.ts';
+import type { CaptureSpec, Lab } from '../schema.ts';
 import { capturePath, OUTPUT_LIMIT, stopCaptureCommand } from './guest.ts';
 import type { LabVms } from './lab-tests.ts';
-
-type Capture = Lab['captures'][number];
 
 // The lab's final state, after its last check: every capture stopped (collect commands must not land
 // in them), then the pcaps fetched and decoded while each machine runs its collect commands and the
@@ -15,9 +13,9 @@ type Capture = Lab['captures'][number];
 export async function finalState(lab: Lab, vms: LabVms, testInfo: TestInfo): Promise<void> {
   const live = lab.captures.filter((c) => !vms.down.has(c.on));
   const stopped = await Promise.all(live.map((c) => vms.machines.get(c.on)!.exec(stopCaptureCommand(c.name), { timeout: 15_000 }).then(() => undefined, (err: Error) => err)));
-  const fetch = (c: Capture) => fetchCapture(c, vms, testInfo, live.includes(c) ? stopped[live.indexOf(c)] : undefined);
+  const stopErrors = new Map(live.map((c, i) => [c.name, stopped[i]]));
   const [captures, perMachine] = await Promise.all([
-    Promise.all(lab.captures.map(fetch)),
+    Promise.all(lab.captures.map((c) => fetchCapture(c, vms, testInfo, stopErrors.get(c.name)))),
     Promise.all([...vms.machines.keys()].filter((t) => !vms.down.has(t)).map((t) => collectOn(lab, vms, t))),
   ]);
   const collected = perMachine.flatMap((r) => r.collected).sort((a, b) => a.order - b.order).map((r) => r.record);
@@ -25,7 +23,7 @@ export async function finalState(lab: Lab, vms: LabVms, testInfo: TestInfo): Pro
   await testInfo.attach('netlab-final', { contentType: 'application/json', body: JSON.stringify({ captures, collected, health }) });
 }
 
-async function fetchCapture(c: Capture, vms: LabVms, testInfo: TestInfo, stopError: Error | undefined): Promise<CaptureResult> {
+async function fetchCapture(c: CaptureSpec, vms: LabVms, testInfo: TestInfo, stopError: Error | undefined): Promise<CaptureResult> {
   const capture: CaptureResult = { name: c.name, machine: c.on, interface: c.interface, filter: c.filter, file: `captures/${c.name}.pcap`, packetCount: 0, packets: [] };
   if (vms.down.has(c.on)) {
     capture.error = `capture ${c.name} is lost: machine ${c.on} is down (${vms.down.get(c.on)})`;
