@@ -1,7 +1,7 @@
 // Runs the project's own tests with node's test runner: `tsx test/run.ts [unit|e2e|slow] [file filter]`.
 // Tiers run in order (unit first, so a broken build fails in seconds); e2e and slow boot real VMs.
 // Ends with one plain "N passed, N failed" line over all tiers.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -9,7 +9,11 @@ import { execa } from 'execa';
 const tiers = ['unit', 'e2e', 'slow'] as const;
 const [tierArg, filter] = process.argv.slice(2);
 const selected = tierArg && (tiers as readonly string[]).includes(tierArg) ? [tierArg] : [...tiers];
+// Every temporary folder the tests make (reports, class folders, a Vagrant home with its box copy,
+// VM run folders) lands in this one, removed at the end: nothing is left in /tmp, however a test
+// cleans up. 0755: libvirt's QEMU runs as its own user and must reach the run folders inside.
 const tapDir = mkdtempSync(join(tmpdir(), 'netlab-tests-'));
+chmodSync(tapDir, 0o755);
 
 let passed = 0;
 let failed = 0;
@@ -28,12 +32,13 @@ for (const tier of selected) {
   const concurrency = tier === 'unit' ? '2' : '1';
   const r = await execa('node', ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
     '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files], {
-    stdio: 'inherit', reject: false,
+    stdio: 'inherit', reject: false, env: { TMPDIR: tapDir },
   });
   if (r.exitCode !== 0) exitFailed = true;
   const text = readFileSync(tap, 'utf8');
   passed += Number(/^# pass (\d+)$/m.exec(text)?.[1] ?? 0);
   failed += Number(/^# fail (\d+)$/m.exec(text)?.[1] ?? 0) + Number(/^# cancelled (\d+)$/m.exec(text)?.[1] ?? 0);
 }
+rmSync(tapDir, { recursive: true, force: true });
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exitCode = exitFailed || failed > 0 ? 1 : 0;
