@@ -1,6 +1,5 @@
 // Reads .pcap files for reports through the host's tcpdump: no packet parsing of our own.
 // The tcpdump binary is `tcpdump` on PATH unless NETLAB_TCPDUMP names another one.
-import { execa } from 'execa';
 import type { PacketRow } from './model.ts';
 
 export interface DecodeOptions {
@@ -43,6 +42,8 @@ export async function decodePcap(file: string, opts: DecodeOptions = {}): Promis
   const limit = opts.limit ?? Infinity;
   const args = ['-r', file, '-nn', '-ttttt', ...(limit > 0 ? ['-e'] : ['-q'])];
   if (opts.filter?.trim()) args.push('--', opts.filter);
+  // Loaded here, not at the top: the test worker imports this module and execa costs ~100 ms to load.
+  const { execa } = await import('execa');
   const sub = execa(tcpdumpBin(), args, {
     reject: false,
     buffer: { stdout: false, stderr: true },

@@ -2,6 +2,11 @@
 // docs/lab-format.md are all derived from it; every field says what it does and its default.
 import { z } from 'zod';
 import { DURATION_PATTERN, MEMORY_PATTERN, parseDuration, parseMemory } from './duration.ts';
+import { SPEC_REF } from './lab-plan.ts';
+
+// What a validated lab runs, where and in which order lives in lab-plan.ts (no zod: the test worker
+// loads it on every run's critical path); re-exported here for the loaders and tests.
+export { checkMachine, isRunCheck, runOrder, SPEC_REF, submissionMachines, submissionStages } from './lab-plan.ts';
 
 const LAB_NAME = /^[a-z0-9][a-z0-9-]*$/;
 const MACHINE_NAME = /^[a-z][a-z0-9-]*$/;
@@ -9,8 +14,6 @@ const CAPTURE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const CHECK_ID = /^[a-z0-9][a-z0-9._-]*$/;
 const FILE_NAME = /^[^/\\\s][^/\\]*$/;
 const INTERFACE_NAME = /^[^\s/:]{1,15}$/;
-/** `checks.spec.ts` or `checks.spec.ts#exportName`: a TypeScript check beside lab.yaml. */
-export const SPEC_REF = /^([^/\\\s#][^/\\#]*\.spec\.ts)(?:#([A-Za-z_$][\w$]*))?$/;
 const KERNEL_RANGE = /^((>=|<=|>|<|=)?\s*[0-9]+(\.[0-9]+){0,2}\s*)+$/;
 
 /** Smallest VM that boots (measured: 64 MiB hangs). */
@@ -282,44 +285,6 @@ export type SpecCheck = z.output<typeof SpecCheckSchema>;
 export type Check = RunCheck | CaptureCheck | SpecCheck;
 export type TextExpect = z.output<typeof TextExpectSchema>;
 export type CollectSpec = Lab['collect'][number];
-
-// The submission's commands in order: its stages, or its one `run` as a single stage.
-export function submissionStages(sub: SubmissionSpec): StageSpec[] {
-  if (sub.stages) return sub.stages.map((s) => ({ name: s.name, run: s.run, timeout: s.timeout ?? sub.timeout }));
-  return [{ name: 'submission', run: sub.run ?? '', timeout: sub.timeout }];
-}
-
-// What runs after setup (which runs the first stage), in order: the checks, each later stage just
-// before the first check that belongs to it, and stages no check names after the last check.
-export function runOrder(lab: Lab): ({ stage: StageSpec } | { check: Check })[] {
-  const stages = lab.submission ? submissionStages(lab.submission) : [];
-  const out: ({ stage: StageSpec } | { check: Check })[] = [];
-  let done = 0;
-  const upTo = (last: number) => { while (done < last) out.push({ stage: stages[++done]! }); };
-  for (const check of lab.checks) {
-    upTo(check.stage === undefined ? 0 : stages.findIndex((s) => s.name === check.stage));
-    out.push({ check });
-  }
-  upTo(stages.length - 1);
-  return out;
-}
-
-// The machines the submission runs on, in order.
-export function submissionMachines(sub: SubmissionSpec): string[] {
-  return typeof sub.on === 'string' ? [sub.on] : sub.on;
-}
-
-// Narrows a check to a run check (the other kind counts packets in a capture).
-export function isRunCheck(check: Check): check is RunCheck {
-  return check.kind === 'run';
-}
-
-// The machine a check is about: where it runs, what it captures on, or (spec) its `on` or the first machine.
-export function checkMachine(lab: Lab, check: Check): string {
-  if (check.kind === 'run') return check.on;
-  if (check.kind === 'capture') return lab.captures.find((c) => c.name === check.capture)!.on;
-  return check.on ?? Object.keys(lab.machines)[0]!;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Cross-references: what zod's shapes cannot say

@@ -5,7 +5,8 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CheckFunction } from './lab-api.ts';
-import { SPEC_REF, type Lab, type SpecCheck } from './schema.ts';
+import { SPEC_REF } from './lab-plan.ts';
+import type { Lab, SpecCheck } from './schema.ts';
 
 export interface SpecRef { file: string; exportName: string }
 

@@ -23,7 +23,7 @@ import { debianMirror, requireTools } from './host-tools.ts';
 import type { ImageInfo } from './types.ts';
 
 /** Bump when the build steps change in a way the other recipe parts do not show. */
-const IMAGE_FORMAT = 'netlab-image-v1';
+const IMAGE_FORMAT = 'netlab-image-v2';
 export const IMAGE_SUITE = 'bookworm';
 /** Sparse: the file takes the space of what is written, the guest sees this much room. */
 const IMAGE_SIZE = '1536M';
@@ -35,8 +35,15 @@ export const DEFAULT_PACKAGES: readonly string[] = [
   'openssh-server', 'procps', 'python3-minimal', 'tcpdump',
 ];
 
-/** What the boot contract itself needs (netlab-init uses ip, modprobe, sshd): always included. */
-const REQUIRED_PACKAGES: readonly string[] = ['iproute2', 'kmod', 'openssh-server'];
+/** What the boot contract itself needs (netlab-init uses ip, modprobe, sshd; root's shell): always included. */
+const REQUIRED_PACKAGES: readonly string[] = ['bash-static', 'iproute2', 'kmod', 'openssh-server'];
+
+/**
+ * root's login shell, so the shell sshd starts for every command: Debian's statically linked bash (same
+ * version as /bin/bash). Under TCG it starts in 13 ms against 52 ms for the dynamic one (no ld.so and
+ * relocations to emulate), and every exec starts one. Scripts that run `bash` get /bin/bash as before.
+ */
+export const ROOT_SHELL = '/bin/bash-static';
 
 /** dpkg path filters: no documentation, manual pages or translations in the guest. */
 const TRIM_DPKG_OPTS: readonly string[] = [
@@ -191,6 +198,11 @@ async function customizeRoot(root: string, outDir: string, signal?: AbortSignal)
   await chmod(join(sbin, 'netlab-init'), 0o755);
   await writeFile(join(root, 'etc', 'ssh', 'sshd_config'), await readFile(guestFile('sshd_config')), { mode: 0o644 });
   await mkdir(join(root, 'usr', 'lib', 'modules'), { recursive: true });
+  const passwd = join(root, 'etc', 'passwd');
+  const entries = await readFile(passwd, 'utf8');
+  const rootEntry = /^(root:(?:[^:\n]*:){5})[^:\n]*$/m;
+  if (!rootEntry.test(entries)) throw new InfraError(`no root entry in the image's ${passwd}`);
+  await writeFile(passwd, entries.replace(rootEntry, `$1${ROOT_SHELL}`));
 
   // /var/run → /run (base-files ships it; make sure).
   const varRun = join(root, 'var', 'run');

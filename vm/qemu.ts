@@ -8,6 +8,7 @@ import { recordPid, type RunDir } from './runtime.ts';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 const READY_MARKER = 'NETLAB-READY';
+const LINK_MARKER = 'NETLAB-LINK-UP';
 const FAIL_MARKER = 'NETLAB-FAIL:';
 const CONSOLE_TAIL_LINES = 40;
 
@@ -23,6 +24,7 @@ export class QemuProcess {
   private exitInfo: { code: number | null; signal: string | undefined } | undefined;
   private waiters: Array<() => void> = [];
   private readySeen = false;
+  private linkSeen = false;
   private failLine: string | undefined;
 
   constructor(spec: QemuMachineSpec, private readonly runDir: RunDir, private readonly onEvent: EventSink) {
@@ -66,6 +68,7 @@ export class QemuProcess {
     this.tail.push(line);
     if (this.tail.length > CONSOLE_TAIL_LINES) this.tail.shift();
     if (line.includes(READY_MARKER)) this.readySeen = true;
+    if (line.includes(LINK_MARKER)) this.linkSeen = true;
     if (line.includes(FAIL_MARKER)) this.failLine = line.slice(line.indexOf(FAIL_MARKER));
     this.onEvent({ type: 'boot-line', machine: this.spec.name, line });
     this.wake();
@@ -98,6 +101,13 @@ export class QemuProcess {
       if (left <= 0) throw new InfraError(`${this.spec.name}: guest not ready after ${Math.round(timeoutMs / 1000)} s`, { fix: this.consoleHint() });
       await this.changed(Math.min(left, 500));
     }
+  }
+
+  /** Whether the guest said eth0's operstate is up (netlab-init, after ready) within `timeoutMs`. */
+  async waitLinkUp(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.linkSeen && !this.exitInfo && Date.now() < deadline) await this.changed(Math.min(200, deadline - Date.now()));
+    return this.linkSeen;
   }
 
   private consoleHint(): string {

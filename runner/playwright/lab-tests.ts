@@ -1,7 +1,8 @@
 import { test as base } from '@playwright/test';
 import type { CheckResult, CommandRecord } from '../../reports/model.ts';
 import { brokerCall } from '../broker.ts';
-import { checkMachine, runOrder, submissionMachines, submissionStages, type Check, type Lab, type StageSpec } from '../schema.ts';
+import { checkMachine, runOrder, submissionMachines, submissionStages } from '../lab-plan.ts';
+import type { Check, Lab, StageSpec } from '../schema.ts';
 import { labNics } from '../topology.ts';
 import type { UnitLease, UnitSpec } from '../units.ts';
 import { SshMachine, shellQuote } from '../../vm/ssh.ts';
