@@ -2,11 +2,9 @@
 // docs/lab-format.md are all derived from it; every field says what it does and its default.
 import { z } from 'zod';
 import { DURATION_PATTERN, MEMORY_PATTERN, parseDuration, parseMemory } from './duration.ts';
+// What a validated lab runs, where and in which order is in lab-plan.ts: no zod there, since the test
+// worker loads it on every run's critical path.
 import { SPEC_REF } from './lab-plan.ts';
-
-// What a validated lab runs, where and in which order lives in lab-plan.ts (no zod: the test worker
-// loads it on every run's critical path); re-exported here for the loaders and tests.
-export { checkMachine, isRunCheck, runOrder, SPEC_REF, submissionMachines, submissionStages } from './lab-plan.ts';
 
 const LAB_NAME = /^[a-z0-9][a-z0-9-]*$/;
 const MACHINE_NAME = /^[a-z][a-z0-9-]*$/;

@@ -195,10 +195,11 @@ async function coldBoot(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, run
     if (snapKey) {
       // Saved before any SSH session exists: open connections would not survive a restore.
       // And once eth0 is up in every respect (netlab-init's NETLAB-LINK-UP), or its copies show it down.
+      const linkUp = await qemu.waitLinkUp(3000);
       const t = Date.now();
       const qmp = await Qmp.connect(spec.qmpSocket!);
       try {
-        if (!await qemu.waitLinkUp(3000)) throw new Error('eth0 operstate not up 3 s after ready');
+        if (!linkUp) throw new Error('eth0 operstate not up 3 s after ready');
         await saveSnapshot(snapKey, qmp, overlay, [appendLine(spec)]);
         emit({ type: 'snapshot', machine: m.name, phase: 'saved', ms: Date.now() - t });
       } catch (err) {

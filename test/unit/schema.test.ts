@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { formatDuration, parseDuration, parseMemory } from '../../runner/duration.ts';
 import { DOCS_FILE, renderDocs } from '../../runner/docs-gen.ts';
 import { SCHEMA_FILE } from '../../runner/schema-gen.ts';
-import { formatPath, isRunCheck, labJsonSchema, labJsonSchemaText, slugify, type SchemaIssue } from '../../runner/schema.ts';
+import { isRunCheck } from '../../runner/lab-plan.ts';
+import { formatPath, labJsonSchema, labJsonSchemaText, slugify, type SchemaIssue } from '../../runner/schema.ts';
 import { labIssues, validLab } from '../helpers/schema.ts';
 
 const base = () => ({
