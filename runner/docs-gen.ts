@@ -194,8 +194,10 @@ A check is one of three kinds:
 
 A check with more than one of \`run\`, \`capture\` and \`spec\`, or none, is an error. With \`until\`, a failing check is
 retried every \`interval\` until \`until\` has passed since its first attempt (for things that settle,
-like ARP or routing); the report keeps the first and last attempts. Checks run in order; a failed
-check never stops the ones after it (partial credit).
+like ARP or routing, and for capture checks that count at least some packets: the count is taken
+while tcpdump still writes the capture, and the last packets of a check just before may not be in
+it yet); the report keeps the first and last attempts. Checks run in order; a failed check never
+stops the ones after it (partial credit).
 
 Grading: a check is worth \`points\` (default 1), all or nothing — or a share of them with
 \`partial\` (instead of \`expect\`; the exit code does not matter): \`partial: fraction\` reads the
