@@ -17,10 +17,31 @@ missing=()
 for bin in "${!need[@]}"; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "$bin" >/dev/null 2>&1 || missing+=("${need[$bin]}")
 done
+# QEMU from bookworm-backports on Debian 12: bookworm's QEMU 7.2 runs a guest's programs ~3.5× slower
+# under software emulation (TCG) than the QEMU 10.0 Debian builds for bookworm-backports (measured:
+# 50 runs of /bin/true 1.17 → 0.33 s; the bridge lab 13 → 9.5 s). Debian's own packages and mirror.
+qemu_major=$(qemu-system-x86_64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\).*/\1/p')
+updated=
+if [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" = bookworm ] && [ "${qemu_major:-0}" -lt 10 ]; then
+  list=/etc/apt/sources.list.d/netlab-bookworm-backports.sources
+  if ! grep -rqs '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo "setup: adding Debian's bookworm-backports suite ($list)"
+    printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' 'Components: main' \
+      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' | $SUDO tee "$list" >/dev/null
+  fi
+  echo "setup: installing QEMU 10 from bookworm-backports (installed: ${qemu_major:-none})"
+  $SUDO apt-get update -qq
+  updated=1
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-x86 qemu-utils >/dev/null
+  missing=("${missing[@]/qemu-system-x86}")
+  missing=("${missing[@]/qemu-utils}")
+  for i in "${!missing[@]}"; do [ -n "${missing[$i]}" ] || unset 'missing[i]'; done
+fi
+
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   echo "setup: installing Debian packages: $pkgs"
-  $SUDO apt-get update -qq
+  [ -n "$updated" ] || $SUDO apt-get update -qq
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
 fi
