@@ -191,14 +191,14 @@ async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>, outDi
         },
       })),
     };
-    const config = await writePlaywrightFiles(gen);
+    const files = await writePlaywrightFiles(gen);
     // A shard boots only its own units: Playwright says which (runner/shard.ts).
-    const inShard = opts.shard ? await unitsOfShard(config, opts.shard, opts.signal) : undefined;
+    const inShard = opts.shard ? await unitsOfShard(files, opts.shard, opts.signal) : undefined;
     if (inShard) pool.prewarm(inShard, ahead);
-    const pw = execa(process.execPath, [playwrightCli(), 'test', '--config', config, ...(opts.shard ? ['--shard', opts.shard] : [])], {
+    const pw = execa(process.execPath, [playwrightCli(), 'test', '--config', files.config, ...(opts.shard ? ['--shard', opts.shard] : [])], {
       stdio: ['ignore', 'inherit', 'inherit'], reject: false, cancelSignal: opts.signal, forceKillAfterDelay: 5000,
       env: {
-        NETLAB_BROKER: broker.url, NETLAB_RESULTS_FILE: resultsFile, PLAYWRIGHT_HTML_OPEN: 'never',
+        ...files.env, NETLAB_BROKER: broker.url, NETLAB_RESULTS_FILE: resultsFile, PLAYWRIGHT_HTML_OPEN: 'never',
         FORCE_COLOR: process.env.NO_COLOR || !process.stdout.isTTY ? '0' : '1',
         ...(opts.maxOutput ? { NETLAB_MAX_OUTPUT: String(opts.maxOutput) } : {}),
         ...(formats.includes('junit') || opts.reporters.includes('junit') ? { NETLAB_JUNIT_FILE: join(playwrightDir, 'junit.xml') } : {}),

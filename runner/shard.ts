@@ -4,7 +4,7 @@
 // count); `playwright test --list --shard` asks it before any VM boots.
 import { execa } from 'execa';
 import { UsageError } from './errors.ts';
-import { playwrightCli } from './playwright/config.ts';
+import { playwrightCli, type PlaywrightFiles } from './playwright/config.ts';
 
 // "2/4" → { current: 2, total: 4 }; a UsageError for anything else.
 export function parseShard(value: string): { current: number; total: number } {
@@ -19,9 +19,9 @@ export function parseShard(value: string): { current: number; total: number } {
 
 // The units (project names) Playwright puts in this shard of the generated config, in run order;
 // undefined when Playwright could not list them (the run then finds out itself).
-export async function unitsOfShard(config: string, shard: string, signal?: AbortSignal): Promise<string[] | undefined> {
-  const r = await execa(process.execPath, [playwrightCli(), 'test', '--config', config, '--list', '--shard', shard, '--reporter', 'json'], {
-    reject: false, cancelSignal: signal, env: { PLAYWRIGHT_JSON_OUTPUT_NAME: '', FORCE_COLOR: '0' },
+export async function unitsOfShard(files: PlaywrightFiles, shard: string, signal?: AbortSignal): Promise<string[] | undefined> {
+  const r = await execa(process.execPath, [playwrightCli(), 'test', '--config', files.config, '--list', '--shard', shard, '--reporter', 'json'], {
+    reject: false, cancelSignal: signal, env: { ...files.env, PLAYWRIGHT_JSON_OUTPUT_NAME: '', FORCE_COLOR: '0' },
   });
   if (r.exitCode !== 0) return undefined;
   try {

@@ -1,13 +1,19 @@
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Lab } from '../schema.ts';
 import { specFilesOf } from '../spec-checks.ts';
 import type { UnitSpec } from '../units.ts';
 import type { UnitMeta } from './netlab-reporter.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const SPEC_SUFFIX = '.spec.mjs';
+/** Where the config stub (playwright.config.ts) finds the run's generated config. */
+export const CONFIG_ENV = 'NETLAB_PLAYWRIGHT_CONFIG';
+
+/** The config file to give `playwright test --config`, and the environment it needs. */
+export interface PlaywrightFiles { config: string; env: Record<string, string> }
 
 export interface GeneratedRun {
   workDir: string;
@@ -27,15 +33,20 @@ export interface GeneratedRun {
 // There is no public API to run Playwright from code (microsoft/playwright#7275): write one spec file
 // per unit plus a config, and spawn the CLI on them. A spec file per unit is how tests get declared
 // from data: spec files cannot see their project while they are being collected.
-export async function writePlaywrightFiles(run: GeneratedRun): Promise<string> {
+//
+// Playwright compiles every config and test file with babel unless its cache has the file (keyed by
+// path and content), and loading babel alone costs ~110 ms, in the runner and again in each worker:
+// the config Playwright loads is a fixed stub that reads the run's JSON (a cache hit from the second
+// run on), and the generated spec files are plain ES modules that `build.external` exempts.
+export async function writePlaywrightFiles(run: GeneratedRun): Promise<PlaywrightFiles> {
   const labTests = join(here, 'lab-tests.ts');
   for (const u of run.units) {
     // The lab's own check files, imported as modules: their functions run inside the check's test.
     const specs = specFilesOf(u.lab);
     const labDir = dirname(u.spec.labFile);
-    await writeFile(join(run.workDir, `${u.spec.id}.spec.ts`),
-      `import { defineLabTests } from ${JSON.stringify(labTests)};\n`
-      + specs.map((f, i) => `import * as spec${i} from ${JSON.stringify(join(labDir, f))};\n`).join('')
+    await writeFile(join(run.workDir, `${u.spec.id}${SPEC_SUFFIX}`),
+      `import { defineLabTests } from ${JSON.stringify(pathToFileURL(labTests).href)};\n`
+      + specs.map((f, i) => `import * as spec${i} from ${JSON.stringify(pathToFileURL(join(labDir, f)).href)};\n`).join('')
       + `defineLabTests(${JSON.stringify(u.spec)}, ${JSON.stringify(u.lab)}, { ${specs.map((f, i) => `${JSON.stringify(f)}: spec${i}`).join(', ')} });\n`);
   }
   const staff = run.staffDir ?? run.outDir;
@@ -55,15 +66,17 @@ export async function writePlaywrightFiles(run: GeneratedRun): Promise<string> {
     forbidOnly: false,
     timeout: 120_000,
     reporter: reporters,
+    // The whole folder: Playwright's runner also loads each spec as `<file>.esm.preflight`.
+    build: { external: [join(run.workDir, '**')] },
     projects: run.units.map((u) => ({
       name: u.spec.id,
-      testMatch: `${u.spec.id}.spec.ts`,
+      testMatch: `${u.spec.id}${SPEC_SUFFIX}`,
       metadata: { netlab: u.meta },
     })),
   };
-  const file = join(run.workDir, 'playwright.config.mjs');
-  await writeFile(file, `export default ${JSON.stringify(config, null, 2)};\n`);
-  return file;
+  const json = join(run.workDir, 'playwright.config.json');
+  await writeFile(json, JSON.stringify(config, null, 2));
+  return { config: join(here, 'playwright.config.ts'), env: { [CONFIG_ENV]: json } };
 }
 
 export function playwrightCli(): string {

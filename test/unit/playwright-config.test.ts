@@ -1,0 +1,47 @@
+// The files netlab-run gives `playwright test`: a fixed config stub that reads the run's JSON, and one
+// plain-JS spec file per unit that Playwright loads without compiling it (babel costs ~110 ms to load,
+// in the runner and in every worker). Checked with Playwright itself (`--list`, as --shard asks it).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadLab } from '../../runner/lab.ts';
+import { CONFIG_ENV, writePlaywrightFiles } from '../../runner/playwright/config.ts';
+import { unitsOfShard } from '../../runner/shard.ts';
+import { topologyOf } from '../../runner/topology.ts';
+
+test('Playwright lists the units from the stub config and compiles neither the config nor the generated specs anew', async () => {
+  const loaded = await loadLab('labs/bridge');
+  const workDir = await mkdtemp(join(tmpdir(), 'netlab-pwconfig-'));
+  const units = ['bridge', 'bridge-2'].map((id) => {
+    const spec = { id, labFile: loaded.file, kernel: 'debian:bookworm', submission: null };
+    return {
+      spec, lab: loaded.lab,
+      meta: {
+        unitId: id, outDir: join(workDir, 'out', id), lab: { name: loaded.lab.name, title: loaded.lab.title, dir: 'labs/bridge' },
+        kernelName: spec.kernel, submission: null, topology: topologyOf(loaded.lab), checkOrder: loaded.lab.checks.map((c) => c.id),
+      },
+    };
+  });
+  const files = await writePlaywrightFiles({ workDir, outDir: join(workDir, 'out'), units, workers: 1, reporters: [] });
+
+  assert.equal(files.config, resolve('runner/playwright/playwright.config.ts'), 'the config is the same file in every run');
+  const config = JSON.parse(await readFile(files.env[CONFIG_ENV]!, 'utf8'));
+  assert.deepEqual(config.projects.map((p: { name: string; testMatch: string }) => [p.name, p.testMatch]),
+    [['bridge', 'bridge.spec.mjs'], ['bridge-2', 'bridge-2.spec.mjs']]);
+  const spec = await readFile(join(workDir, 'bridge.spec.mjs'), 'utf8');
+  assert.match(spec, /^import \{ defineLabTests \} from "file:\/\/\/.*\/runner\/playwright\/lab-tests\.ts";$/m);
+
+  // A cache of its own shows what Playwright compiled: the stub and lab-tests.ts, never the run's files.
+  const cache = await mkdtemp(join(tmpdir(), 'netlab-pwcache-'));
+  process.env.PLAYWRIGHT_TRANSFORM_CACHE_DIR = cache;
+  try {
+    assert.deepEqual(await unitsOfShard(files, '1/1'), ['bridge', 'bridge-2']);
+  } finally {
+    delete process.env.PLAYWRIGHT_TRANSFORM_CACHE_DIR;
+  }
+  const compiled = (await readdir(cache, { recursive: true })).filter((f) => f.endsWith('.js')).map((f) => f.replace(/^.*_/, ''));
+  assert.ok(compiled.includes('playwrightconfig.js') && compiled.includes('labtests.js'), compiled.join(' '));
+  assert.ok(!compiled.some((f) => /^bridge/.test(f)), `generated specs were compiled: ${compiled.join(' ')}`);
+});
