@@ -26,6 +26,16 @@ export type SpecModules = Record<string, Record<string, unknown>>;
 /** A problem with one spec check's reference, at lab.yaml's `checks[i].spec`. */
 export interface SpecProblem { index: number; message: string; fix: string }
 
+// Set by the CLI's bundle (bin/cli-bundle.mjs), which runs without a TypeScript loader: the first lab
+// check file in TypeScript registers tsx there.
+declare const NETLAB_BUNDLE: boolean | undefined;
+let tsLoader: Promise<void> | undefined;
+async function importTypeScript(url: string): Promise<Record<string, unknown>> {
+  if (typeof NETLAB_BUNDLE !== 'undefined') tsLoader ??= import('tsx/esm/api').then((m) => { m.register(); });
+  await tsLoader;
+  return await import(url) as Record<string, unknown>;
+}
+
 // Imports each named file once and checks that every reference names an exported function.
 export async function checkSpecRefs(lab: Lab, dir: string): Promise<{ problems: SpecProblem[]; modules: SpecModules }> {
   const problems: SpecProblem[] = [];
@@ -40,7 +50,7 @@ export async function checkSpecRefs(lab: Lab, dir: string): Promise<{ problems: 
       continue;
     }
     try {
-      modules[file] = await import(pathToFileURL(abs).href) as Record<string, unknown>;
+      modules[file] = await importTypeScript(pathToFileURL(abs).href);
     } catch (err) {
       failed.set(file, `${file} does not load: ${firstLine(err)}`);
     }

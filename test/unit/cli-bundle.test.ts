@@ -1,0 +1,50 @@
+// bin/netlab-run.mjs runs an esbuild bundle of the sources: built on first use, rebuilt when a source
+// changes, with every module's import.meta.url still its own source file's. Checked on a copy of the
+// checkout (its node_modules a folder of links, so the bundle lands in the copy).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+
+const repo = resolve('.');
+
+async function copyCheckout(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'netlab-bundle-'));
+  for (const p of ['bin', 'runner', 'vm', 'reports', 'labs', 'package.json', 'package-lock.json', 'tsconfig.json']) await cp(join(repo, p), join(root, p), { recursive: true });
+  await mkdir(join(root, 'node_modules'));
+  for (const e of await readdir(join(repo, 'node_modules'))) if (e !== '.cache') await symlink(join(repo, 'node_modules', e), join(root, 'node_modules', e));
+  return root;
+}
+
+const bundles = async (root: string) => (await readdir(join(root, 'node_modules', '.cache', 'netlab-run'))).filter((f) => /^cli-[0-9a-f]{16}\.mjs$/.test(f));
+
+test('the CLI bundle: built on first use, its modules find files beside their sources, rebuilt after a source changes', async () => {
+  const root = await copyCheckout();
+  const cli = (args: string[], env: Record<string, string> = {}) => execa(process.execPath, [join(root, 'bin', 'netlab-run.mjs'), ...args], { cwd: root, reject: false, env });
+
+  // package.json is read through cli.ts's import.meta.url: the copy's, not the repo's.
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+  await writeFile(join(root, 'package.json'), JSON.stringify({ ...pkg, version: '9.9.9-copy' }));
+  const v = await cli(['--version']);
+  assert.equal(v.exitCode, 0, v.stderr);
+  assert.equal(v.stdout.trim(), '9.9.9-copy');
+  const first = await bundles(root);
+  assert.equal(first.length, 1, 'one bundle after the first run');
+
+  const list = await cli(['labs/bridge', '--list']);
+  assert.equal(list.exitCode, 0, list.stderr);
+  assert.match(list.stdout, /namespaces net1 and net2 exist/);
+
+  await appendFile(join(root, 'runner', 'cli.ts'), '\nprocess.stderr.write("rebuilt from the changed source\\n");\n');
+  const again = await cli(['--version']);
+  assert.match(again.stderr, /rebuilt from the changed source/);
+  const second = await bundles(root);
+  assert.equal(second.length, 1, 'the stale bundle is removed');
+  assert.notEqual(second[0], first[0]);
+
+  // NETLAB_TSX=1 runs the sources through tsx: the same answer.
+  const tsx = await cli(['--version'], { NETLAB_TSX: '1' });
+  assert.equal(tsx.stdout.trim(), '9.9.9-copy');
+});
