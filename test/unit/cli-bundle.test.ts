@@ -3,7 +3,7 @@
 // checkout (its node_modules a folder of links, so the bundle lands in the copy).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -20,8 +20,9 @@ async function copyCheckout(): Promise<string> {
 
 const bundles = async (root: string) => (await readdir(join(root, 'node_modules', '.cache', 'netlab-run'))).filter((f) => /^cli-[0-9a-f]{16}\.mjs$/.test(f));
 
-test('the CLI bundle: built on first use, its modules find files beside their sources, rebuilt after a source changes', async () => {
+test('the CLI bundle: built on first use, its modules find files beside their sources, rebuilt after a source changes', async (t) => {
   const root = await copyCheckout();
+  t.after(() => rm(root, { recursive: true, force: true }));
   const cli = (args: string[], env: Record<string, string> = {}) => execa(process.execPath, [join(root, 'bin', 'netlab-run.mjs'), ...args], { cwd: root, reject: false, env });
 
   // package.json is read through cli.ts's import.meta.url: the copy's, not the repo's.

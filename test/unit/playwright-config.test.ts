@@ -3,7 +3,7 @@
 // in the runner and in every worker). Checked with Playwright itself (`--list`, as --shard asks it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadLab } from '../../runner/lab.ts';
@@ -11,9 +11,10 @@ import { CONFIG_ENV, writePlaywrightFiles } from '../../runner/playwright/config
 import { unitsOfShard } from '../../runner/shard.ts';
 import { topologyOf } from '../../runner/topology.ts';
 
-test('Playwright lists the units from the stub config and compiles neither the config nor the generated specs anew', async () => {
+test('Playwright lists the units from the stub config and compiles neither the config nor the generated specs anew', async (t) => {
   const loaded = await loadLab('labs/bridge');
   const workDir = await mkdtemp(join(tmpdir(), 'netlab-pwconfig-'));
+  t.after(() => rm(workDir, { recursive: true, force: true }));
   const units = ['bridge', 'bridge-2'].map((id) => {
     const spec = { id, labFile: loaded.file, kernel: 'debian:bookworm', submission: null };
     return {
@@ -35,6 +36,7 @@ test('Playwright lists the units from the stub config and compiles neither the c
 
   // A cache of its own shows what Playwright compiled: the stub and lab-tests.ts, never the run's files.
   const cache = await mkdtemp(join(tmpdir(), 'netlab-pwcache-'));
+  t.after(() => rm(cache, { recursive: true, force: true }));
   process.env.PLAYWRIGHT_TRANSFORM_CACHE_DIR = cache;
   try {
     assert.deepEqual(await unitsOfShard(files, '1/1'), ['bridge', 'bridge-2']);
