@@ -39,7 +39,7 @@ const ownUrl = {
       const text = await readFile(args.path, 'utf8');
       const loader = args.path.endsWith('.ts') ? 'ts' : 'js';
       if (!text.includes('import.meta.url')) return { contents: text, loader };
-      return { contents: text.replaceAll('import.meta.url', `__netlabSourceUrl(${JSON.stringify(relative(build.initialOptions.absWorkingDir ?? root, args.path))})`), loader };
+      return { contents: text.replaceAll('import.meta.url', `__netlabSourceUrl(${JSON.stringify(relative(root, args.path))})`), loader };
     });
   },
 };

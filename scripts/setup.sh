@@ -13,10 +13,6 @@ declare -A need=(
   [zstd]=zstd [xz]=xz-utils [chromium]=chromium [xmllint]=libxml2-utils
 )
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
-missing=()
-for bin in "${!need[@]}"; do
-  PATH="$PATH:/usr/sbin:/sbin" command -v "$bin" >/dev/null 2>&1 || missing+=("${need[$bin]}")
-done
 # QEMU from bookworm-backports on Debian 12: bookworm's QEMU 7.2 runs a guest's programs ~3.5× slower
 # under software emulation (TCG) than the QEMU 10.0 Debian builds for bookworm-backports (measured:
 # 50 runs of /bin/true 1.17 → 0.33 s; the bridge lab 13 → 9.5 s). Debian's own packages and mirror.
@@ -33,10 +29,13 @@ if [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" = bookworm ] && [ "$
   $SUDO apt-get update -qq
   updated=1
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-x86 qemu-utils >/dev/null
-  missing=("${missing[@]/qemu-system-x86}")
-  missing=("${missing[@]/qemu-utils}")
-  for i in "${!missing[@]}"; do [ -n "${missing[$i]}" ] || unset 'missing[i]'; done
 fi
+
+# The rest (QEMU is there by now on Debian 12).
+missing=()
+for bin in "${!need[@]}"; do
+  PATH="$PATH:/usr/sbin:/sbin" command -v "$bin" >/dev/null 2>&1 || missing+=("${need[$bin]}")
+done
 
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
