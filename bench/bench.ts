@@ -167,7 +167,7 @@ if (!args.includes('--labs')) {
   const restore = await bootSamples('tcg', true, RUNS);
   put('restoreMs', restore.ms, 'snapshot restore to first SSH command, TCG (ms, median)', `samples ${restore.all.map(Math.round).join(' ')}`);
   put('restoreSpeedup', cold.ms / restore.ms, 'cold boot / restore (×)');
-  put('rssPerVmMb', restore.rss, 'host RSS per VM, restored (MiB)', '256 MiB guest, tb-size=64: the usual start');
+  put('rssPerVmMb', restore.rss, 'host RSS per VM, restored (MiB)', '256 MiB guest; VmRSS counts the snapshot RAM file pages it maps, which all copies share');
   // A cold boot touches all guest RAM: init_on_free=1 zeroes every page the kernel frees at boot (the
   // price of small snapshots); it happens once per machine shape.
   put('rssColdBootVmMb', cold.rss, 'host RSS per VM, cold-booted (MiB)', 'init_on_free zeroes all RAM once');

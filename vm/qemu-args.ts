@@ -34,6 +34,8 @@ export interface QemuMachineSpec {
   qmpSocket?: string;
   /** Restore from a saved state instead of booting. */
   incoming?: string;
+  /** Guest RAM in a file: shared (written through, to be saved) or private (copy-on-write over a saved one). */
+  ramFile?: { path: string; share: boolean };
 }
 
 // Fixed PCI slots keep eth0, eth1... in the same order on every boot and on restore.
@@ -52,8 +54,10 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
   const args = [
     '-name', `netlab-${m.name}`,
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    ...(m.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=64', '-cpu', 'max']),
+    // tb-size: a lab's unit translates ~90 MB of code; at 64 a run flushed it once and translated again.
+    ...(m.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=128', '-cpu', 'max']),
     '-m', String(m.memoryMb), '-smp', String(m.cpus),
+    ...ramArgs(m),
     '-rtc', 'base=utc,clock=host',
     '-serial', 'stdio',
     '-kernel', m.kernel, '-initrd', m.initrd,
@@ -63,7 +67,9 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
     '-drive', `file=${m.modulesDisk},if=none,id=kmods,format=raw,readonly=on`,
     '-device', 'virtio-blk-pci,drive=kmods,addr=0x4',
     // restrict=on: the guest reaches nothing outside; only the forwarded SSH port reaches the guest.
-    '-netdev', `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${m.sshPort}-:22`,
+    // ipv6=off: eth0 only carries SSH; slirp's router advertisements cost a restored guest ~60 ms of
+    // neighbour discovery and address configuration right when its first SSH handshake runs.
+    '-netdev', `user,id=mgmt,restrict=on,ipv6=off,hostfwd=tcp:127.0.0.1:${m.sshPort}-:22`,
     '-device', `virtio-net-pci,netdev=mgmt,mac=${managementMac()},addr=0x2`,
     '-device', 'virtio-rng-pci,addr=0x1f',
     // A new generation id on every start tells kernels that support it to reseed after a restore.
@@ -81,6 +87,16 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
   if (m.qmpSocket) args.push('-qmp', `unix:${m.qmpSocket},server=on,wait=off`);
   if (m.incoming) args.push('-incoming', m.incoming);
   return args;
+}
+
+// Guest RAM as a file (snapshots): the guest that is saved writes through to it (share=on), so the
+// migration stream holds devices only (x-ignore-shared); a restore maps the saved file copy-on-write
+// (share=off): no RAM to load, pages read when touched, and the page cache shared by every copy.
+function ramArgs(m: QemuMachineSpec): string[] {
+  if (!m.ramFile) return [];
+  const { path, share } = m.ramFile;
+  if (/[,=]/.test(path)) throw new Error(`a RAM file path may hold no comma or equals sign: ${path}`);
+  return ['-object', `memory-backend-file,id=ram,size=${m.memoryMb}M,mem-path=${path},share=${share ? 'on' : 'off'}`, '-machine', 'memory-backend=ram'];
 }
 
 // Locally administered, unicast MACs derived from a stable key, so two NICs never collide.

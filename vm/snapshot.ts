@@ -9,9 +9,10 @@ import type { Accel, NicSpec } from './qemu-args.ts';
 import type { Qmp } from './qmp.ts';
 import type { ImageInfo, KernelInfo } from './types.ts';
 
-// A ready snapshot of a booted guest: its RAM and device state (a QEMU migration stream) and a frozen
-// copy of its disk overlay. Restoring one skips the whole boot. Keyed by everything the state depends
-// on, so a changed image, kernel, QEMU or machine shape makes a new one.
+// A ready snapshot of a booted guest: its RAM (a sparse file), its device state (a QEMU migration
+// stream without the RAM) and a frozen copy of its disk overlay. Restoring one skips the whole boot.
+// Keyed by everything the state depends on, so a changed image, kernel, QEMU or machine shape makes a
+// new one.
 
 export interface SnapshotShape {
   image: ImageInfo;
@@ -22,7 +23,7 @@ export interface SnapshotShape {
   nics: NicSpec[];
 }
 
-export interface Snapshot { dir: string; state: string; disk: string; cmdline: string[] }
+export interface Snapshot { dir: string; state: string; ram: string; disk: string; cmdline: string[] }
 
 let qemuVersionCache: Promise<string> | undefined;
 export function qemuVersion(): Promise<string> {
@@ -41,7 +42,7 @@ async function fileIdentity(path: string): Promise<string> {
 
 export async function snapshotKey(s: SnapshotShape): Promise<string> {
   const files = await Promise.all([s.image.rootfs, s.kernel.kernel, s.kernel.initrd, s.kernel.modulesDisk].map(fileIdentity));
-  return recipeHash('snapshot-v3', s.image.recipeHash, s.kernel.version, files, s.memoryMb, s.cpus, s.accel,
+  return recipeHash('snapshot-v4', s.image.recipeHash, s.kernel.version, files, s.memoryMb, s.cpus, s.accel,
     s.nics.map((n) => n.mtu ?? 1500), await qemuVersion());
 }
 
@@ -55,8 +56,8 @@ export async function findSnapshot(key: string): Promise<Snapshot | undefined> {
   const dir = dirFor(key);
   try {
     const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as { cmdline: string[] };
-    const snap = { dir, state: join(dir, 'state'), disk: join(dir, 'disk.qcow2'), cmdline: meta.cmdline };
-    return existsSync(snap.state) && existsSync(snap.disk) ? snap : undefined;
+    const snap = { dir, state: join(dir, 'state'), ram: join(dir, 'ram'), disk: join(dir, 'disk.qcow2'), cmdline: meta.cmdline };
+    return existsSync(snap.state) && existsSync(snap.ram) && existsSync(snap.disk) ? snap : undefined;
   } catch {
     return undefined;
   }
@@ -67,19 +68,24 @@ export async function dropSnapshot(key: string): Promise<void> {
 }
 
 /**
- * Saves a running, ready guest (no SSH session open: connections do not survive) and lets it run on.
- * Written to a temporary folder and renamed, so a concurrent or killed save never leaves half a snapshot.
+ * Saves a running, ready guest whose RAM is the shared file `ramFile` (no SSH session open: connections
+ * do not survive) and lets it run on. Written to a temporary folder and renamed, so a concurrent or
+ * killed save never leaves half a snapshot. The RAM is not in the stream (x-ignore-shared): it is the
+ * file, copied while the guest is stopped, its zero blocks left as holes.
  */
-export async function saveSnapshot(key: string, qmp: Qmp, overlay: string, cmdline: string[]): Promise<Snapshot> {
+export async function saveSnapshot(key: string, qmp: Qmp, overlay: string, ramFile: string, cmdline: string[]): Promise<Snapshot> {
   const final = dirFor(key);
   const tmp = `${final}.tmp-${randomBytes(4).toString('hex')}`;
   await mkdir(tmp, { recursive: true });
   try {
     await qmp.execute('stop');
+    await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
     await qmp.execute('migrate', { uri: `exec:cat > ${join(tmp, 'state')}` });
     const r = await qmp.until<{ status?: string; 'error-desc'?: string }>('query-migrate',
       (m) => m.status === 'completed' || m.status === 'failed', 60_000, 'the snapshot to be written');
     if (r.status !== 'completed') throw new InfraError(`snapshot failed: ${r['error-desc'] ?? r.status}`);
+    const ram = await execa('cp', ['--sparse=always', ramFile, join(tmp, 'ram')], { reject: false });
+    if (ram.exitCode !== 0) throw new InfraError(`snapshot failed: cannot copy the guest's RAM: ${ram.stderr}`);
     // Migration flushed and inactivated the disk, so the overlay is consistent while the guest is stopped.
     await copyFile(overlay, join(tmp, 'disk.qcow2'));
     await writeFile(join(tmp, 'meta.json'), JSON.stringify({ cmdline, savedAt: new Date().toISOString() }));
@@ -99,6 +105,12 @@ export async function saveSnapshot(key: string, qmp: Qmp, overlay: string, cmdli
 }
 
 /** One command that makes a restored clone its own machine: clock, name, MACs, fresh randomness. */
+/** QMP steps that load a snapshot into a QEMU started with `-incoming defer` and its RAM file mapped. */
+export async function loadSnapshotState(qmp: Qmp, snap: Snapshot): Promise<void> {
+  await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
+  await qmp.execute('migrate-incoming', { uri: `exec:cat ${snap.state}` });
+}
+
 export function restoreFixupCommand(name: string, nics: NicSpec[]): string {
   const now = Date.now();
   // Every process costs tens of milliseconds on an emulated CPU: bash builtins, one `date`, one `ip -b`.

@@ -71,8 +71,10 @@ export async function record(machine: Machine, phase: CommandRecord['phase'], co
 
 export function startCaptureCommand(name: string, iface: string, filter: string): string {
   const base = `${CAP_DIR}/${name}`;
-  // -U writes each packet at once, so checks can count packets while the capture still runs.
-  return `${NAP_FUNCTION} { [ -d ${CAP_DIR} ] || mkdir -p ${CAP_DIR}; } && { (trap '' HUP; exec tcpdump -U -n -i ${shellQuote(iface)} -w ${base}.pcap ${filter ? shellQuote(filter) : ''}) </dev/null >${base}.log 2>&1 & p=$!; echo $p >${base}.pid; }`
+  // -U writes each packet at once, so checks can count packets while the capture still runs; and
+  // --immediate-mode hands tcpdump each packet at once: by default libpcap delivers them in blocks, up
+  // to 1 s late, and a count right after the traffic saw none (a correct unit's ARP check polled 1.1 s).
+  return `${NAP_FUNCTION} { [ -d ${CAP_DIR} ] || mkdir -p ${CAP_DIR}; } && { (trap '' HUP; exec tcpdump -U --immediate-mode -n -i ${shellQuote(iface)} -w ${base}.pcap ${filter ? shellQuote(filter) : ''}) </dev/null >${base}.log 2>&1 & p=$!; echo $p >${base}.pid; }`
     + ` && for ((i = 0; i < 100; i++)); do read -r -d '' l < ${base}.log; [[ $l == *'listening on'* ]] && exit 0; kill -0 $p 2>/dev/null || break; nap 0.05; done; printf '%s' "$l" >&2; exit 1`;
 }
 

@@ -1,6 +1,8 @@
 // Snapshot restore: clones of one saved guest start at once and are independent machines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +24,9 @@ test('two copies of one snapshot restored at once are independent machines', asy
   // restores two machines of that shape from it, at the same time.
   const warm = await bootMachines(['a', 'b'], [{ name: 'lan', machines: ['a', 'b'] }]);
   await warm.stop();
-  assert.ok(await findSnapshot(key), 'the snapshot exists after the first start of this shape');
+  const snap = await findSnapshot(key);
+  assert.ok(snap, 'the snapshot exists after the first start of this shape');
+  const before = await fingerprint([snap.ram, snap.state, snap.disk]);
   const set = await bootMachines(['a', 'b'], [{ name: 'lan', machines: ['a', 'b'] }], { onEvent: (e) => events.push(e) });
   try {
     const restored = events.filter((e) => e.type === 'snapshot' && e.phase === 'restored').map((e) => (e as { machine: string }).machine).sort();
@@ -41,6 +45,11 @@ test('two copies of one snapshot restored at once are independent machines', asy
     assert.notEqual(epA!.port, epB!.port);
     await succeed(a, 'echo only-in-a > /root/marker');
     assert.equal((await b.exec('cat /root/marker')).exitCode, 1);
+    // RAM too: both map the snapshot's RAM file copy-on-write, so what one writes the other never sees.
+    await succeed(a, 'echo only-in-a > /run/marker && sync');
+    assert.equal((await b.exec('cat /run/marker')).exitCode, 1);
+    // The SSH session of the warm-up before the save was closed: only sshd's listener and this session.
+    assert.equal((await succeed(a, 'pgrep -c -x sshd')).trim(), '2');
     // Fresh randomness and a correct clock in each clone.
     assert.notEqual(await succeed(a, 'head -c 16 /dev/urandom | base64'), await succeed(b, 'head -c 16 /dev/urandom | base64'));
     const guestNow = Number(await succeed(a, 'date +%s'));
@@ -52,4 +61,13 @@ test('two copies of one snapshot restored at once are independent machines', asy
   } finally {
     await set.stop();
   }
+  assert.deepEqual(await fingerprint([snap.ram, snap.state, snap.disk]), before, 'restores never change the snapshot');
 });
+
+async function fingerprint(files: string[]): Promise<string[]> {
+  return Promise.all(files.map(async (f) => {
+    const h = createHash('sha256');
+    for await (const chunk of createReadStream(f)) h.update(chunk as Buffer);
+    return `${f} ${h.digest('hex')}`;
+  }));
+}

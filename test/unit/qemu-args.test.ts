@@ -11,7 +11,7 @@ const argAfter = (args: string[], flag: string) => args.filter((_, i) => args[i 
 
 test('management NIC is user networking restricted to the guest, SSH forwarded on loopback only', () => {
   const netdev = argAfter(qemuArgs(base), '-netdev');
-  assert.deepEqual(netdev, ['user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22']);
+  assert.deepEqual(netdev, ['user,id=mgmt,restrict=on,ipv6=off,hostfwd=tcp:127.0.0.1:40022-:22']);
 });
 
 test('a saved command line wins over the built one (restores must match the snapshot)', () => {
@@ -20,8 +20,18 @@ test('a saved command line wins over the built one (restores must match the snap
   assert.deepEqual(argAfter(qemuArgs({ ...base, incoming: 'exec:cat /s/state' }), '-incoming'), ['exec:cat /s/state']);
 });
 
+test('guest RAM in a file: shared to be saved, private (copy-on-write) to be restored', () => {
+  assert.deepEqual(argAfter(qemuArgs(base), '-object'), []);
+  const saved = qemuArgs({ ...base, ramFile: { path: '/run/x/host.ram', share: true } });
+  assert.deepEqual(argAfter(saved, '-object'), ['memory-backend-file,id=ram,size=256M,mem-path=/run/x/host.ram,share=on']);
+  assert.deepEqual(argAfter(saved, '-machine'), ['memory-backend=ram']);
+  const restored = qemuArgs({ ...base, ramFile: { path: '/s/ram', share: false } });
+  assert.deepEqual(argAfter(restored, '-object'), ['memory-backend-file,id=ram,size=256M,mem-path=/s/ram,share=off']);
+  assert.throws(() => qemuArgs({ ...base, ramFile: { path: '/s/a,b', share: false } }), /comma/);
+});
+
 test('TCG by default flags, KVM uses the host CPU', () => {
-  assert.deepEqual(argAfter(qemuArgs(base), '-accel'), ['tcg,tb-size=64']);
+  assert.deepEqual(argAfter(qemuArgs(base), '-accel'), ['tcg,tb-size=128']);
   const kvm = qemuArgs({ ...base, accel: 'kvm' });
   assert.deepEqual(argAfter(kvm, '-accel'), ['kvm']);
   assert.deepEqual(argAfter(kvm, '-cpu'), ['host']);
