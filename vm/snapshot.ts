@@ -79,7 +79,7 @@ export async function saveSnapshot(key: string, qmp: Qmp, overlay: string, ramFi
   await mkdir(tmp, { recursive: true });
   try {
     await qmp.execute('stop');
-    await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
+    await leaveRamOut(qmp);
     await qmp.execute('migrate', { uri: `exec:cat > ${join(tmp, 'state')}` });
     const r = await qmp.until<{ status?: string; 'error-desc'?: string }>('query-migrate',
       (m) => m.status === 'completed' || m.status === 'failed', 60_000, 'the snapshot to be written');
@@ -104,13 +104,18 @@ export async function saveSnapshot(key: string, qmp: Qmp, overlay: string, ramFi
   return (await findSnapshot(key))!;
 }
 
-/** One command that makes a restored clone its own machine: clock, name, MACs, fresh randomness. */
+// The saving and the loading QEMU must agree on the stream's format: both leave shared-file RAM out.
+function leaveRamOut(qmp: Qmp): Promise<unknown> {
+  return qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
+}
+
 /** QMP steps that load a snapshot into a QEMU started with `-incoming defer` and its RAM file mapped. */
 export async function loadSnapshotState(qmp: Qmp, snap: Snapshot): Promise<void> {
-  await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
+  await leaveRamOut(qmp);
   await qmp.execute('migrate-incoming', { uri: `exec:cat ${snap.state}` });
 }
 
+/** One command that makes a restored clone its own machine: clock, name, MACs, fresh randomness. */
 export function restoreFixupCommand(name: string, nics: NicSpec[]): string {
   const now = Date.now();
   // Every process costs tens of milliseconds on an emulated CPU: bash builtins, one `date`, one `ip -b`.
