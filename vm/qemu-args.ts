@@ -50,6 +50,16 @@ export function appendLine(m: Pick<QemuMachineSpec, 'name' | 'cmdline'>): string
   return ['console=ttyS0', 'panic=-1', 'quiet', 'init_on_free=1', `netlab.hostname=${m.name}`, ...(m.cmdline ?? [])].join(' ');
 }
 
+/**
+ * A value inside a QEMU option list (`-drive file=...,if=none`): QEMU ends a value at a comma and
+ * reads a doubled one as a literal comma. Paths come from the user's cache and runtime folders, and a
+ * comma in one (`NETLAB_CACHE=/srv/a,b`) would otherwise split the option and fail with QEMU's own
+ * message about a parameter nobody wrote. `=` and spaces need nothing.
+ */
+export function optValue(value: string): string {
+  return value.replaceAll(',', ',,');
+}
+
 export function qemuArgs(m: QemuMachineSpec): string[] {
   const args = [
     '-name', `netlab-${m.name}`,
@@ -62,9 +72,9 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
     '-serial', 'stdio',
     '-kernel', m.kernel, '-initrd', m.initrd,
     '-append', m.append ?? appendLine(m),
-    '-drive', `file=${m.rootOverlay},if=none,id=root,format=qcow2,cache=unsafe,discard=unmap`,
+    '-drive', `file=${optValue(m.rootOverlay)},if=none,id=root,format=qcow2,cache=unsafe,discard=unmap`,
     '-device', 'virtio-blk-pci,drive=root,addr=0x3',
-    '-drive', `file=${m.modulesDisk},if=none,id=kmods,format=raw,readonly=on`,
+    '-drive', `file=${optValue(m.modulesDisk)},if=none,id=kmods,format=raw,readonly=on`,
     '-device', 'virtio-blk-pci,drive=kmods,addr=0x4',
     // restrict=on: the guest reaches nothing outside; only the forwarded SSH port reaches the guest.
     // ipv6=off: eth0 only carries SSH; slirp's router advertisements cost a restored guest ~60 ms of
@@ -79,12 +89,12 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
     const id = `lab${i}`;
     const b = nic.backend;
     args.push('-netdev', b.type === 'dgram'
-      ? `dgram,id=${id},local.type=unix,local.path=${b.localPath},remote.type=unix,remote.path=${b.remotePath}`
-      : `vde,id=${id},sock=${b.socketDir}`);
+      ? `dgram,id=${id},local.type=unix,local.path=${optValue(b.localPath)},remote.type=unix,remote.path=${optValue(b.remotePath)}`
+      : `vde,id=${id},sock=${optValue(b.socketDir)}`);
     const mtu = nic.mtu && nic.mtu !== 1500 ? `,host_mtu=${nic.mtu}` : '';
     args.push('-device', `virtio-net-pci,netdev=${id},mac=${nic.mac},addr=${'0x' + (FIRST_NIC_SLOT + i).toString(16)}${mtu}`);
   });
-  if (m.qmpSocket) args.push('-qmp', `unix:${m.qmpSocket},server=on,wait=off`);
+  if (m.qmpSocket) args.push('-qmp', `unix:${optValue(m.qmpSocket)},server=on,wait=off`);
   if (m.incoming) args.push('-incoming', m.incoming);
   return args;
 }
@@ -95,8 +105,7 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
 function ramArgs(m: QemuMachineSpec): string[] {
   if (!m.ramFile) return [];
   const { path, share } = m.ramFile;
-  if (/[,=]/.test(path)) throw new Error(`a RAM file path may hold no comma or equals sign: ${path}`);
-  return ['-object', `memory-backend-file,id=ram,size=${m.memoryMb}M,mem-path=${path},share=${share ? 'on' : 'off'}`, '-machine', 'memory-backend=ram'];
+  return ['-object', `memory-backend-file,id=ram,size=${m.memoryMb}M,mem-path=${optValue(path)},share=${share ? 'on' : 'off'}`, '-machine', 'memory-backend=ram'];
 }
 
 // Locally administered, unicast MACs derived from a stable key, so two NICs never collide.

@@ -7,6 +7,7 @@ import { cacheRoot, recipeHash } from './cache.ts';
 import { InfraError } from './errors.ts';
 import type { Accel, NicSpec } from './qemu-args.ts';
 import type { Qmp } from './qmp.ts';
+import { shellQuote } from './ssh.ts';
 import type { ImageInfo, KernelInfo } from './types.ts';
 
 // A ready snapshot of a booted guest: its RAM (a sparse file), its device state (a QEMU migration
@@ -80,7 +81,8 @@ export async function saveSnapshot(key: string, qmp: Qmp, overlay: string, ramFi
   try {
     await qmp.execute('stop');
     await leaveRamOut(qmp);
-    await qmp.execute('migrate', { uri: `exec:cat > ${join(tmp, 'state')}` });
+    // QEMU runs an exec: URI with /bin/sh -c: the cache path (a user's home) may hold spaces.
+    await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(join(tmp, 'state'))}` });
     const r = await qmp.until<{ status?: string; 'error-desc'?: string }>('query-migrate',
       (m) => m.status === 'completed' || m.status === 'failed', 60_000, 'the snapshot to be written');
     if (r.status !== 'completed') throw new InfraError(`snapshot failed: ${r['error-desc'] ?? r.status}`);
@@ -112,7 +114,7 @@ function leaveRamOut(qmp: Qmp): Promise<unknown> {
 /** QMP steps that load a snapshot into a QEMU started with `-incoming defer` and its RAM file mapped. */
 export async function loadSnapshotState(qmp: Qmp, snap: Snapshot): Promise<void> {
   await leaveRamOut(qmp);
-  await qmp.execute('migrate-incoming', { uri: `exec:cat ${snap.state}` });
+  await qmp.execute('migrate-incoming', { uri: `exec:cat ${shellQuote(snap.state)}` });
 }
 
 /** One command that makes a restored clone its own machine: clock, name, MACs, fresh randomness. */

@@ -1,11 +1,12 @@
 // Snapshot restore: clones of one saved guest start at once and are independent machines.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cacheRoot } from '../../vm/cache.ts';
 import { ensureImage } from '../../vm/image.ts';
 import { ensureKernel } from '../../vm/kernel.ts';
 import { findSnapshot, snapshotKey } from '../../vm/snapshot.ts';
@@ -15,17 +16,29 @@ import { bootMachines } from '../helpers/vms.ts';
 
 process.env.NETLAB_RUNTIME_DIR = await mkdtemp(join(tmpdir(), 'netlab-snap-rt-'));
 
+// A cache of its own whose path holds a space and a comma (a user's home may): the snapshot is saved
+// and loaded through QEMU option lists and `exec:` shell commands. The image and kernel are the
+// shared cache's, linked in (built there first if missing).
+await ensureImage();
+await ensureKernel('debian:bookworm');
+const sharedCache = cacheRoot();
+const cache = await mkdtemp(join(tmpdir(), 'netlab snap,cache-'));
+for (const dir of ['images', 'kernels']) await symlink(join(sharedCache, dir), join(cache, dir));
+process.env.NETLAB_CACHE = cache;
+after(() => rm(cache, { recursive: true, force: true }));
+
 test('two copies of one snapshot restored at once are independent machines', async () => {
   const image = await ensureImage();
   const kernel = await ensureKernel('debian:bookworm');
   const key = await snapshotKey({ image, kernel, memoryMb: 256, cpus: 1, accel: 'tcg', nics: [{ link: 'lan', mac: 'x', backend: { type: 'dgram', localPath: '', remotePath: '' } }] });
   const events: VmEvent[] = [];
-  // The first start of this shape saves the snapshot (unless an earlier run did); the next start
-  // restores two machines of that shape from it, at the same time.
+  // The first start of this shape saves the snapshot (the cache is new); the next start restores two
+  // machines of that shape from it, at the same time.
   const warm = await bootMachines(['a', 'b'], [{ name: 'lan', machines: ['a', 'b'] }]);
   await warm.stop();
   const snap = await findSnapshot(key);
   assert.ok(snap, 'the snapshot exists after the first start of this shape');
+  assert.ok(snap.state.startsWith(`${cache}/`) && snap.ram.startsWith(`${cache}/`), `the snapshot is in the test's own cache: ${snap.state}`);
   const before = await fingerprint([snap.ram, snap.state, snap.disk]);
   const set = await bootMachines(['a', 'b'], [{ name: 'lan', machines: ['a', 'b'] }], { onEvent: (e) => events.push(e) });
   try {

@@ -13,7 +13,9 @@ import { succeed } from '../../vm/wait.ts';
 import { bootMachines } from '../helpers/vms.ts';
 import { alive, processesNaming, qemuPidsUnder } from '../helpers/processes.ts';
 
-process.env.NETLAB_RUNTIME_DIR = await mkdtemp(join(tmpdir(), 'netlab-engine-rt-'));
+// A comma and a space in the runtime folder: QEMU option lists (-drive, -qmp, -netdev dgram, the RAM
+// file of a snapshot's cold boot) must carry such paths whole.
+process.env.NETLAB_RUNTIME_DIR = await mkdtemp(join(tmpdir(), 'netlab-engine, rt-'));
 const runtime = process.env.NETLAB_RUNTIME_DIR;
 
 test('one machine: ip -br link over SSH, exec results, SFTP both ways, and nothing left after stop', async () => {

@@ -27,7 +27,26 @@ test('guest RAM in a file: shared to be saved, private (copy-on-write) to be res
   assert.deepEqual(argAfter(saved, '-machine'), ['memory-backend=ram']);
   const restored = qemuArgs({ ...base, ramFile: { path: '/s/ram', share: false } });
   assert.deepEqual(argAfter(restored, '-object'), ['memory-backend-file,id=ram,size=256M,mem-path=/s/ram,share=off']);
-  assert.throws(() => qemuArgs({ ...base, ramFile: { path: '/s/a,b', share: false } }), /comma/);
+});
+
+test('paths with commas stay one value of their option list (QEMU reads a doubled comma as a comma)', () => {
+  const odd = '/srv/a,b c=d';
+  const args = qemuArgs({
+    ...base, rootOverlay: `${odd}/host.qcow2`, modulesDisk: `${odd}/modules.img`, qmpSocket: `${odd}/host.qmp`,
+    ramFile: { path: `${odd}/host.ram`, share: true },
+    nics: [
+      { link: 'lan', mac: '52:54:01:00:00:02', backend: { type: 'dgram', localPath: `${odd}/a.sock`, remotePath: `${odd}/b.sock` } },
+      { link: 'wan', mac: '52:54:01:00:00:03', backend: { type: 'vde', socketDir: `${odd}/wan.vde` } },
+    ],
+  });
+  const esc = '/srv/a,,b c=d';
+  assert.deepEqual(argAfter(args, '-drive').map((d) => d.split(',if=')[0]), [`file=${esc}/host.qcow2`, `file=${esc}/modules.img`]);
+  assert.deepEqual(argAfter(args, '-qmp'), [`unix:${esc}/host.qmp,server=on,wait=off`]);
+  assert.deepEqual(argAfter(args, '-object'), [`memory-backend-file,id=ram,size=256M,mem-path=${esc}/host.ram,share=on`]);
+  assert.deepEqual(argAfter(args, '-netdev').slice(1), [
+    `dgram,id=lab0,local.type=unix,local.path=${esc}/a.sock,remote.type=unix,remote.path=${esc}/b.sock`,
+    `vde,id=lab1,sock=${esc}/wan.vde`,
+  ]);
 });
 
 test('TCG by default flags, KVM uses the host CPU', () => {
