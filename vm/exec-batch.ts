@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ExecOptions, ExecResult, Machine } from './types.ts';
 
 // Several commands in one SSH exec, each with its own output, exit code and time. Under software
-// emulation every exec costs a channel, an sshd fork and a bash start-up (≈ 100 ms of guest CPU), so
+// emulation every exec costs a channel, a server fork and a bash start-up (≈ 100 ms of guest CPU), so
 // read-only batches (a lab's final state) pay it once. Each command runs in its own subshell with
 // stdin closed, so an `exit` or a `cd` in one does not reach the next.
 

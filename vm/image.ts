@@ -1,6 +1,6 @@
 // The guest root filesystem: a trimmed Debian (mmdebstrap minbase + the lab tools, no systemd) turned
-// into a read-only raw ext4 image without loop mounts, with our PID 1 (guest/netlab-init), a fast
-// sshd configuration, a host key and a client key baked in. Cached by the hash of its recipe.
+// into a read-only raw ext4 image without loop mounts, with our PID 1 (guest/netlab-init), an SSH
+// server (dropbear, started by netlab-init), a host key and a client key baked in. Cached by the hash of its recipe.
 //
 // Cache layout: <cacheRoot()>/images/<recipeHash>/
 //   rootfs.img      raw ext4 (label root), mode 0444: VMs only ever run on qcow2 overlays over it
@@ -23,7 +23,7 @@ import { debianMirror, requireTools } from './host-tools.ts';
 import type { ImageInfo } from './types.ts';
 
 /** Bump when the build steps change in a way the other recipe parts do not show. */
-const IMAGE_FORMAT = 'netlab-image-v3';
+const IMAGE_FORMAT = 'netlab-image-v4';
 export const IMAGE_SUITE = 'bookworm';
 /** Sparse: the file takes the space of what is written, the guest sees this much room. */
 const IMAGE_SIZE = '1536M';
@@ -32,14 +32,19 @@ const IMAGE_SIZE = '1536M';
 export const DEFAULT_PACKAGES: readonly string[] = [
   'arping', 'bridge-utils', 'busybox', 'curl', 'etcd-client', 'etcd-server', 'ethtool', 'iproute2',
   'iptables', 'iputils-ping', 'iputils-tracepath', 'kmod', 'libpython3-stdlib', 'net-tools', 'nftables',
-  'openssh-server', 'procps', 'python3-minimal', 'tcpdump',
+  'procps', 'python3-minimal', 'tcpdump',
 ];
 
-/** What the boot contract itself needs (netlab-init uses ip, modprobe, sshd; root's shell): always included. */
-const REQUIRED_PACKAGES: readonly string[] = ['bash-static', 'iproute2', 'kmod', 'openssh-server'];
+/**
+ * What the boot contract itself needs, always included: netlab-init uses ip and modprobe; root's shell;
+ * the SSH server (dropbear) and the SFTP server it runs for file transfers (OpenSSH's, /usr/lib/sftp-server).
+ */
+const REQUIRED_PACKAGES: readonly string[] = ['bash-static', 'dropbear-bin', 'iproute2', 'kmod', 'openssh-sftp-server'];
+/** Where netlab-init's dropbear reads its host key (dropbear's own key format). */
+const DROPBEAR_HOST_KEY = '/etc/dropbear/dropbear_ed25519_host_key';
 
 /**
- * root's login shell, so the shell sshd starts for every command: Debian's statically linked bash (same
+ * root's login shell, so the shell the SSH server starts for every command: Debian's statically linked bash (same
  * version as /bin/bash). Under TCG it starts in 13 ms against 52 ms for the dynamic one (no ld.so and
  * relocations to emulate), and every exec starts one. Scripts that run `bash` get /bin/bash as before.
  */
@@ -61,7 +66,7 @@ const GUEST_DIR = join(dirname(fileURLToPath(import.meta.url)), 'guest');
 
 export const RESOLV_CONF = '# netlab guests have no DNS server: lookups fail at once\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n';
 
-export function guestFile(name: 'netlab-init' | 'initramfs-init' | 'sshd_config'): string {
+export function guestFile(name: 'netlab-init' | 'initramfs-init'): string {
   return join(GUEST_DIR, name);
 }
 
@@ -79,7 +84,6 @@ export function imageRecipeHash(packages: readonly string[] = DEFAULT_PACKAGES):
     normalizePackages(packages),
     TRIM_DPKG_OPTS,
     readFileSync(guestFile('netlab-init'), 'utf8'),
-    readFileSync(guestFile('sshd_config'), 'utf8'),
     RESOLV_CONF,
   );
 }
@@ -98,7 +102,7 @@ interface ImageManifest {
 export interface EnsureImageOptions {
   onEvent?: EventSink;
   signal?: AbortSignal;
-  /** Replaces DEFAULT_PACKAGES (iproute2, kmod and openssh-server are always added). */
+  /** Replaces DEFAULT_PACKAGES (REQUIRED_PACKAGES are always added). */
   packages?: string[];
 }
 
@@ -141,7 +145,7 @@ export async function ensureImage(opts: EnsureImageOptions = {}): Promise<ImageI
       if (/^[IEW]: /.test(line)) emit({ type: 'image-build', phase: 'progress', message: `mmdebstrap: ${line.slice(3)}` });
     } });
 
-    emit({ type: 'image-build', phase: 'progress', message: 'installing netlab-init, sshd configuration and keys' });
+    emit({ type: 'image-build', phase: 'progress', message: 'installing netlab-init and keys' });
     const hostPublicKey = await customizeRoot(root, tmp, opts.signal);
 
     emit({ type: 'image-build', phase: 'progress', message: `mkfs.ext4 -d (${IMAGE_SIZE}, sparse)` });
@@ -196,7 +200,6 @@ async function customizeRoot(root: string, outDir: string, signal?: AbortSignal)
   const sbin = (await lstat(join(root, 'sbin'))).isSymbolicLink() ? join(root, 'usr', 'sbin') : join(root, 'sbin');
   await writeFile(join(sbin, 'netlab-init'), await readFile(guestFile('netlab-init')), { mode: 0o755 });
   await chmod(join(sbin, 'netlab-init'), 0o755);
-  await writeFile(join(root, 'etc', 'ssh', 'sshd_config'), await readFile(guestFile('sshd_config')), { mode: 0o644 });
   await mkdir(join(root, 'usr', 'lib', 'modules'), { recursive: true });
   const passwd = join(root, 'etc', 'passwd');
   const entries = await readFile(passwd, 'utf8');
@@ -213,10 +216,17 @@ async function customizeRoot(root: string, outDir: string, signal?: AbortSignal)
   }
 
   const hostKey = join(root, 'etc', 'ssh', 'ssh_host_ed25519_key');
+  await mkdir(dirname(hostKey), { recursive: true });
   await rm(hostKey, { force: true });
   await rm(`${hostKey}.pub`, { force: true });
   await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'netlab-guest', '-f', hostKey], { cancelSignal: signal });
   await chmod(hostKey, 0o600);
+  // dropbear reads only its own key format; its converter runs inside the new root (the host need
+  // not have dropbear). One private copy of the key: the OpenSSH one goes, its .pub stays.
+  await mkdir(join(root, 'etc', 'dropbear'), { recursive: true, mode: 0o755 });
+  await execa('chroot', [root, '/usr/bin/dropbearconvert', 'openssh', 'dropbear', '/etc/ssh/ssh_host_ed25519_key', DROPBEAR_HOST_KEY], { cancelSignal: signal });
+  await chmod(join(root, DROPBEAR_HOST_KEY), 0o600);
+  await rm(hostKey);
   const hostPublicKey = (await readFile(`${hostKey}.pub`, 'utf8')).trim();
   await writeFile(join(outDir, 'ssh_host_ed25519_key.pub'), hostPublicKey + '\n');
 

@@ -194,7 +194,7 @@ async function warmBeforeSave(m: MachinePlan, nics: NicSpec[], endpoint: Machine
   } finally {
     await ssh.close();
   }
-  // sshd's session process ends just after the connection does; the snapshot must not hold it.
+  // The server's process for that connection ends just after it does; the snapshot must not hold it.
   await new Promise((resolve) => setTimeout(resolve, 200));
 }
 

@@ -13,7 +13,7 @@ const FAIL_MARKER = 'NETLAB-FAIL:';
 const CONSOLE_TAIL_LINES = 40;
 
 // One QEMU process: started, watched through its serial console, always killable. The console is
-// the only reliable readiness signal: slirp accepts TCP before sshd is up, and an early SSH attempt
+// the only reliable readiness signal: slirp accepts TCP before the SSH server is up, and an early SSH attempt
 // hangs until its own timeout.
 export class QemuProcess {
   readonly spec: QemuMachineSpec;

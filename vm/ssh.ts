@@ -1,6 +1,12 @@
-// One SSH connection per machine (ssh2), many commands over it: exec with a time limit and output
-// limits, SFTP file transfer, a connect that waits for sshd with retries, and one transparent
-// reconnect when the connection went away under us (guest restarted, network hiccup).
+// SSH to one machine (ssh2): exec with a time limit and output limits, SFTP file transfer, a connect
+// that waits for the server with retries, and one transparent reconnect when a connection went away
+// under us (guest restarted, network hiccup).
+//
+// One command per connection at a time: a command that finds every connection busy opens another.
+// The guests' server is dropbear 2022.83 (Debian 12), which closes a session channel that is still
+// waiting for its exec request when any other session's process exits meanwhile, and then dies on
+// an assertion with every command of that connection (mkj/dropbear#321, fixed upstream in 2024.86).
+// A connection with one command never has another process that could exit in that window.
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
@@ -9,16 +15,14 @@ import {
   Client, type CipherAlgorithm, type ClientChannel, type KexAlgorithm, type SFTPWrapper, type ServerHostKeyAlgorithm,
 } from 'ssh2';
 import { InfraError } from './errors.ts';
+import { ConnectionPool, Slots, type Connection } from './ssh-pool.ts';
 import type { ExecOptions, ExecResult, Machine, MachineEndpoint } from './types.ts';
 
 export interface ConnectOptions {
   /** Total budget for all attempts, milliseconds (default 20 000). */
   timeoutMs?: number;
   signal?: AbortSignal;
-  /**
-   * Commands running at once on this connection; more wait their turn. OpenSSH refuses channels past
-   * its MaxSessions (default 10, the SFTP session included), so the default is 9.
-   */
+  /** Commands running at once (each on a connection of its own); more wait their turn. Default 9. */
   maxSessions?: number;
 }
 
@@ -33,18 +37,16 @@ const DEFAULT_MAX_SESSIONS = 9;
 const REMOTE_DEADLINE_MARGIN_MS = 250;
 /** After that, how long more to wait for the guest to report the kill before giving up on it. */
 const KILL_CONFIRM_MS = 1_500;
-const CLOSE_WAIT_MS = 2_000;
-/** How long a refused session (MaxSessions reached) is retried. */
-const SESSION_REFUSED_RETRY_MS = 5_000;
+/** New connections being set up at once (dropbear drops a sixth unauthenticated one from one address). */
+const MAX_OPENING = 3;
 /**
- * Channel open failure reasons worth a retry for a session: OpenSSH 9.2 answers "open failed" with
- * SSH_OPEN_CONNECT_FAILED (2) past MaxSessions; others use ADMINISTRATIVELY_PROHIBITED (1) or
- * RESOURCE_SHORTAGE (4).
+ * Longer commands travel on stdin ahead of the input: dropbear ends the whole connection on an exec
+ * request over 9000 bytes ("String too long").
  */
-const SESSION_REFUSED_REASONS: ReadonlySet<unknown> = new Set([1, 2, 4]);
+const MAX_INLINE_COMMAND = 8_000;
 
 // Fast on an emulated CPU (measured, see DESIGN.md "SSH"): curve25519 key exchange and AES-GCM, with
-// the usual algorithms after them so any sshd still works. Exact lists: ssh2 validates each name.
+// the usual algorithms after them so any SSH server still works. Exact lists: ssh2 validates each name.
 const KEX: KexAlgorithm[] = ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256',
   'ecdh-sha2-nistp384', 'diffie-hellman-group14-sha256', 'diffie-hellman-group16-sha512'];
 const CIPHERS: CipherAlgorithm[] = ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes256-ctr'];
@@ -103,32 +105,35 @@ function exitCodeOf(exit: { code: number | null; signal?: string } | undefined):
 }
 
 /**
- * How a timed-out command is killed, and why this way (all checked against OpenSSH 9.2):
- * - Closing the channel kills nothing: sshd just detaches from a child that still runs
- *   ("session_close_by_channel: has child").
- * - The SSH `signal` request (OpenSSH >= 7.9: killpg() on the session) is refused for root logins,
- *   which run without privilege separation ("session signalling requires privilege separation") —
- *   and our guests log in as root. It is also refused for forced commands, has no reply, and cannot
- *   arrive at all once the connection is gone.
- * - So the command carries its own deadline inside the guest: `timeout --signal=KILL` (coreutils, in
- *   every image) runs it under `bash -c` and, without --foreground, kills its whole process group on
- *   expiry: the command, its children and its background jobs (sshd made the session a process group
- *   of its own). That works whatever happens to the client or the connection.
+ * How a timed-out command is killed, and why this way:
+ * - Closing the channel kills nothing: OpenSSH just detaches from a child that still runs
+ *   ("session_close_by_channel: has child"), and so does dropbear.
+ * - The SSH `signal` request is not sent: OpenSSH (>= 7.9: killpg() on the session) refuses it for
+ *   root logins, which run without privilege separation ("session signalling requires privilege
+ *   separation"), and our guests log in as root; dropbear honours it but kills only the session's
+ *   shell, so the channel would close, and the result resolve, while what that shell started still
+ *   runs. It also cannot arrive at all once the connection is gone.
+ * - So the command carries its own deadline inside the guest. In a netlab guest, with bash builtins
+ *   (each program start is ~50 ms of emulated CPU): the command runs in a job of its own (`set -m`
+ *   gives it its own process group, then job control goes off again so bash prints no job notices),
+ *   and a forked watchdog waits on netlab-init's never-written FIFO, then kills that process group and
+ *   the session's shell ($$), so the server reports the command killed (SIGKILL). A command that ends
+ *   first kills the watchdog, so what it started in the background lives on. The group is the
+ *   command's own because dropbear leaves all sessions of a connection in one group (no setsid).
+ *   Elsewhere: `timeout --signal=KILL` (coreutils) kills the command's process group on expiry, which
+ *   OpenSSH made the session's own.
  * The guest deadline is ours plus a small margin, so the kill lands after our timer fired. At our
- * deadline we mark the result timed out, still send the signal request (it works for non-root users),
- * and wait for the channel to report the death: when the result resolves, the processes are gone.
+ * deadline we mark the result timed out and wait for the channel to report the death: when the result
+ * resolves, the processes are gone.
  * If no report comes (an image without `timeout`, a stuck guest), we close the channel and resolve
  * anyway after KILL_CONFIRM_MS. Without a time limit the command goes to the login shell untouched.
  */
 export function withRemoteDeadline(command: string, timeoutMs: number): string {
   const secs = ((timeoutMs + REMOTE_DEADLINE_MARGIN_MS) / 1000).toFixed(3);
   const inner = `bash -c ${shellQuote(command)}`;
-  // In a netlab guest the same deadline costs no program start (two more execs are ~100 ms of
-  // emulated CPU per command): a forked watchdog waits on netlab-init's never-written FIFO and then,
-  // if the command's shell ($$) still runs, kills the session's process group as timeout would. A
-  // command that ends first kills the watchdog, so what it started in the background lives on.
-  const builtin = `{ read -t ${secs} _ <> ${NAP_FIFO}; kill -0 $$ && kill -KILL 0; } >/dev/null 2>&1 </dev/null & netlab_w=$!;`
-    + ` ( eval ${shellQuote(command)} ); netlab_rc=$?; kill $netlab_w 2>/dev/null; exit $netlab_rc`;
+  const builtin = `set -m; ( eval ${shellQuote(command)} ) & netlab_c=$!; set +m;`
+    + ` { read -t ${secs} _ <> ${NAP_FIFO}; kill -KILL -$netlab_c $$; } >/dev/null 2>&1 </dev/null & netlab_w=$!;`
+    + ' wait $netlab_c; netlab_rc=$?; kill $netlab_w 2>/dev/null; exit $netlab_rc';
   return `if [ -p ${NAP_FIFO} ]; then ${builtin}; elif command -v timeout >/dev/null 2>&1; then exec timeout --signal=KILL ${secs} ${inner}; else exec ${inner}; fi`;
 }
 
@@ -178,36 +183,13 @@ class OutputCollector {
   }
 }
 
-/** A counting semaphore: at most `limit` channels open at once. */
-class Slots {
-  private used = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
-  async acquire(): Promise<void> {
-    if (this.used < this.limit) { this.used++; return; }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next(); else this.used--;
-  }
-}
-
 /** A command started on a channel; its exit status, once the server sent it. */
 interface Started {
   conn: Connection;
   channel: ClientChannel;
   exit: { code: number | null; signal?: string } | undefined;
-}
-
-interface Connection {
-  client: Client;
-  alive: boolean;
-  /** Why it ended, for messages. */
-  lastError?: Error;
-  sftp?: Promise<SFTPWrapper>;
-  /** Fails every command still running on this connection when it drops. */
-  onLost: Set<(err: InfraError) => void>;
+  /** The server closed the channel (so the command's own process is gone). */
+  closed: boolean;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -222,15 +204,14 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export class SshMachine implements Machine {
   readonly name: string;
   readonly endpoint: MachineEndpoint;
-  private conn: Connection;
-  private reconnecting: Promise<Connection> | undefined;
+  private readonly pool: ConnectionPool;
   private closing: Promise<void> | undefined;
   private readonly slots: Slots;
 
-  private constructor(endpoint: MachineEndpoint, conn: Connection, private readonly options: ConnectOptions) {
+  private constructor(endpoint: MachineEndpoint, conn: Connection, options: ConnectOptions) {
     this.name = endpoint.name;
     this.endpoint = endpoint;
-    this.conn = conn;
+    this.pool = new ConnectionPool(conn, () => SshMachine.open(endpoint, options), MAX_OPENING);
     this.slots = new Slots(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
   }
 
@@ -357,46 +338,28 @@ export class SshMachine implements Machine {
     });
   }
 
-  /** The open connection, reconnecting (shared by concurrent callers) if it has gone away. */
-  private async live(): Promise<Connection> {
-    if (this.closing) throw new InfraError(`${this.name}: the SSH connection was closed`);
-    if (this.conn.alive) return this.conn;
-    this.reconnecting ??= SshMachine.open(this.endpoint, this.options).then((conn) => {
-      if (this.closing) { conn.client.end(); throw new InfraError(`${this.name}: the SSH connection was closed`); }
-      this.conn = conn;
-      return conn;
-    }).finally(() => { this.reconnecting = undefined; });
-    return this.reconnecting;
-  }
+  private readonly closedError = () => new InfraError(`${this.name}: the SSH connection was closed`);
 
+  /** Starts a command on a connection of its own; a connection that dropped is replaced once. */
   private async openChannel(command: string): Promise<Started> {
-    let reconnected = !this.conn.alive;
-    const refusedUntil = performance.now() + SESSION_REFUSED_RETRY_MS;
-    let backoff = 10;
-    for (;;) {
-      const conn = await this.live();
+    for (let retried = false; ; retried = true) {
+      const conn = await this.pool.take(this.closedError);
       try {
         return await new Promise<Started>((resolve, reject) => {
           conn.client.exec(command, (err, channel) => {
             if (err) { reject(err); return; }
             // Listen now, in this callback: for a quick command the exit status arrives in the same
             // read as the reply to the exec request, and ssh2 emits 'exit' before any await resumes.
-            const started: Started = { conn, channel, exit: undefined };
+            const started: Started = { conn, channel, exit: undefined, closed: false };
             channel.on('exit', (code: number | null, signal?: string) => { started.exit = { code, signal }; });
+            channel.on('close', () => { started.closed = true; });
             resolve(started);
           });
         });
       } catch (err) {
-        // The connection went away before the command started: reconnecting and starting it is safe.
-        if (!conn.alive && !reconnected && !this.closing) { reconnected = true; continue; }
-        // sshd refuses sessions past MaxSessions, and frees a finished one only a moment after its
-        // channel closed: a short wait, then try again.
-        if (conn.alive && SESSION_REFUSED_REASONS.has((err as { reason?: unknown }).reason)
-          && performance.now() < refusedUntil) {
-          await sleep(backoff);
-          backoff = Math.min(backoff * 2, 200);
-          continue;
-        }
+        this.pool.retire(conn);
+        // The connection went away before the command started: starting it on a new one is safe.
+        if (!conn.alive && !retried && !this.pool.isClosed) continue;
         if (err instanceof InfraError) throw err;
         throw new InfraError(`${this.name}: could not start a command: ${describeCause(err)}`, { cause: err });
       }
@@ -407,8 +370,21 @@ export class SshMachine implements Machine {
     await this.slots.acquire();
     try {
       const started = performance.now();
-      const remote = opts.timeout !== undefined && opts.timeout > 0 ? withRemoteDeadline(command, opts.timeout) : command;
-      return await this.run(await this.openChannel(remote), opts, started);
+      let remote = opts.timeout !== undefined && opts.timeout > 0 ? withRemoteDeadline(command, opts.timeout) : command;
+      let input = opts.input;
+      if (Buffer.byteLength(remote) > MAX_INLINE_COMMAND) {
+        // The login shell reads the command up to a NUL (which no command holds) and leaves the rest
+        // of stdin to it.
+        input = `${remote}\0${input ?? ''}`;
+        remote = 'IFS= read -r -d \'\' netlab_cmd; eval "$netlab_cmd"';
+      }
+      const st = await this.openChannel(remote);
+      try {
+        return await this.run(st, { ...opts, input }, started);
+      } finally {
+        // Reused only once the server closed the channel: its command's process has been reaped.
+        if (st.closed) this.pool.give(st.conn); else this.pool.retire(st.conn);
+      }
     } finally {
       this.slots.release();
     }
@@ -465,7 +441,6 @@ export class SshMachine implements Machine {
       if (opts.timeout !== undefined && opts.timeout > 0) {
         timer = setTimeout(() => {
           timedOut = true;
-          sendKill(channel);
           // The guest-side deadline reports the kill within the margin; never hang if it does not.
           confirmTimer = setTimeout(() => {
             try { channel.close(); } catch { /* already closed */ }
@@ -503,51 +478,28 @@ export class SshMachine implements Machine {
     }
   }
 
-  /** One SFTP session per connection, opened on first use. */
+  /** One SFTP session per machine, opened on first use on a connection that runs nothing else meanwhile. */
   private async sftp(): Promise<SFTPWrapper> {
-    const conn = await this.live();
-    if (!conn.sftp) {
-      const opening = new Promise<SFTPWrapper>((resolve, reject) => {
-        conn.client.sftp((e, s) => (e ? reject(e) : resolve(s)));
-      });
-      conn.sftp = opening;
-      const forget = () => { if (conn.sftp === opening) conn.sftp = undefined; };
-      // A session that ended or failed is opened afresh next time; its errors reach the callers.
-      opening.then((s) => s.on('close', forget).on('error', forget), forget);
-    }
-    return conn.sftp;
+    if (this.pool.sftp?.conn.alive) return this.pool.sftp.session;
+    const conn = await this.pool.take(this.closedError);
+    const session = new Promise<SFTPWrapper>((resolve, reject) => {
+      conn.client.sftp((e, s) => (e ? reject(e) : resolve(s)));
+    });
+    const entry = { conn, session };
+    this.pool.sftp = entry;
+    const forget = () => { if (this.pool.sftp === entry) this.pool.sftp = undefined; };
+    // A session that ended or failed is opened afresh next time; its errors reach the callers.
+    session.then((s) => s.on('close', forget).on('error', forget), forget);
+    // Once its server runs, the connection may take commands again (dropbear's race is only with a
+    // channel still waiting for its request).
+    await session.catch(() => undefined).finally(() => this.pool.give(conn));
+    return session;
   }
 
-  /** Ends the connection; idempotent. Commands after this reject. */
+  /** Ends the connections; idempotent. Commands after this reject. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      // A reconnect under way sees `closing` and ends its new connection itself.
-      await this.reconnecting?.catch(() => undefined);
-      const c = this.conn;
-      if (!c.alive) { c.client.destroy(); return; }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => { c.client.destroy(); resolve(); }, CLOSE_WAIT_MS);
-        c.client.once('close', () => { clearTimeout(t); resolve(); });
-        c.client.end();
-      });
-    })();
+    this.closing ??= this.pool.close();
     return this.closing;
   }
 }
 
-/** The SSH `signal` request, KILL: see withRemoteDeadline for when sshd honours it. */
-function sendKill(channel: ClientChannel): void {
-  // ClientChannel.signal() silently does nothing once stdin has been ended (it checks `writable` and
-  // state 'open'), and exec always ends stdin: send the channel request through ssh2's protocol object.
-  // After our EOF the channel is still open for requests (state 'eof'), as the SSH protocol allows.
-  const ch = channel as unknown as {
-    outgoing?: { id: number; state: string };
-    _client?: { _protocol?: { signal(id: number, name: string): void } };
-  };
-  try {
-    const state = ch.outgoing?.state;
-    const protocol = ch._client?._protocol;
-    if ((state === 'open' || state === 'eof') && protocol) protocol.signal(ch.outgoing!.id, 'KILL');
-    else channel.signal('KILL');
-  } catch { /* the guest-side deadline kills the command */ }
-}

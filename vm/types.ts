@@ -10,7 +10,7 @@ export interface ImageInfo {
   sshKey: string;
   /** The guest's ed25519 host public key, one OpenSSH line, to verify the guest. */
   hostPublicKey: string;
-  /** Hash of the recipe (package list, init, sshd config): the cache key. */
+  /** Hash of the recipe (package list, init, build format): the cache key. */
   recipeHash: string;
   packages: string[];
 }

@@ -28,8 +28,9 @@ test('one machine: ip -br link over SSH, exec results, SFTP both ways, and nothi
     assert.match(r.stdout, /^lo\s+UNKNOWN/m);
     assert.match(r.stdout, /^eth0\s+UP/m);
     assert.equal((await m.exec('hostname')).stdout.trim(), 'solo');
-    // Commands run in the static bash (a fast start under emulation); what they start sees SHELL=/bin/bash.
-    assert.equal((await m.exec('echo "$(readlink /proc/$$/exe) $SHELL $BASH_VERSION"')).stdout.trim().replace(/\(.*$/, ''), '/usr/bin/bash-static /bin/bash 5.2.15');
+    // Commands run in the static bash (a fast start under emulation), root's login shell, which is what
+    // dropbear puts in SHELL.
+    assert.equal((await m.exec('echo "$(readlink /proc/$$/exe) $SHELL $BASH_VERSION"')).stdout.trim().replace(/\(.*$/, ''), '/usr/bin/bash-static /bin/bash-static 5.2.15');
     const fail = await m.exec('echo out; echo err >&2; exit 3');
     assert.deepEqual([fail.exitCode, fail.stdout, fail.stderr], [3, 'out\n', 'err\n']);
     const slow = await m.exec('sleep 31 & sleep 30', { timeout: 1000 });

@@ -217,7 +217,7 @@ test('a timed-out command is a result (timedOut, exitCode null) and is really go
   assert.match(withRemoteDeadline('x', 1_500), /timeout --signal=KILL 1\.750 bash -c 'x'/);
 });
 
-test('concurrent execs share the connection; more than MaxSessions queue instead of failing', async () => {
+test('concurrent execs run at once, a connection each up to maxSessions; more queue instead of failing', async () => {
   // A rendezvous: each command waits until all 8 have started, which only happens if they run at once.
   const dir = join(sshd.dir, 'rendezvous');
   await m.exec(`mkdir -p ${dir}`);
@@ -225,8 +225,22 @@ test('concurrent execs share the connection; more than MaxSessions queue instead
     `touch ${dir}/${i}; for k in $(seq 100); do [ $(ls ${dir} | wc -l) -ge 8 ] && break; sleep 0.05; done; echo ${i} $(ls ${dir} | wc -l)`,
     { timeout: 10_000 })));
   assert.deepEqual(rs.map((r) => r.stdout), Array.from({ length: 8 }, (_, i) => `${i} 8\n`));
-  const many = await Promise.all(Array.from({ length: 20 }, (_, i) => m.exec(`echo ${i}`)));
+  // $PPID: the server's process of the connection that ran the command. Connections are reused, so
+  // 20 commands at once need no more than the 9 (maxSessions) connections, and one after another one.
+  const many = await Promise.all(Array.from({ length: 20 }, () => m.exec('echo $PPID')));
   assert.deepEqual(many.map((r) => r.exitCode), Array(20).fill(0));
+  const servers = new Set(many.map((r) => r.stdout));
+  assert.ok(servers.size >= 2 && servers.size <= 9, `connections used: ${servers.size}`);
+  const [one, two] = [await m.exec('echo $PPID'), await m.exec('echo $PPID')];
+  assert.equal(one.stdout, two.stdout, 'consecutive commands share a connection');
+});
+
+test('a command too long for an exec request travels on stdin, ahead of its input', async () => {
+  const long = `x=${'y'.repeat(20_000)}; echo \${#x}; cat`;
+  const r = await m.exec(long, { input: 'after\n' });
+  assert.deepEqual([r.exitCode, r.stdout], [0, '20000\nafter\n']);
+  const timed = await m.exec(long, { input: 'in time\n', timeout: 5_000 });
+  assert.deepEqual([timed.exitCode, timed.stdout, timed.timedOut], [0, '20000\nin time\n', false]);
 });
 
 test('upload and download round trip over SFTP, keeping the mode; errors name the paths', async () => {
@@ -282,9 +296,10 @@ test('nothing listening: InfraError naming host:port and the cause, within the b
 test('the connection dropping mid-command rejects with InfraError; the next exec reconnects', async () => {
   // Also the guest-side deadline: the timed command loses its connection, so no kill request can
   // reach sshd, and it must still die on its own shortly after its deadline.
-  const timed = m.exec('sleep 3004', { timeout: 1_000 });
-  await new Promise((r) => setTimeout(r, 300));
-  // $PPID of the command is its sshd session process: killing it drops this connection.
+  // The timed command drops its own connection: under `timeout`, the sshd session process is the
+  // parent of $PPID.
+  const timed = m.exec('sleep 3004 & sleep 0.3; kill -9 $(ps -o ppid= -p $PPID); wait', { timeout: 1_000 });
+  // $PPID of an untimed command is its sshd session process: killing it drops that connection.
   const dropped = m.exec('kill -9 $PPID; sleep 5');
   await assert.rejects(dropped, (e: Error) => e instanceof InfraError && /lost/.test(e.message));
   await assert.rejects(timed, InfraError);
