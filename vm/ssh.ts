@@ -370,7 +370,8 @@ export class SshMachine implements Machine {
     await this.slots.acquire();
     try {
       const started = performance.now();
-      let remote = opts.timeout !== undefined && opts.timeout > 0 ? withRemoteDeadline(command, opts.timeout) : command;
+      const guestKill = opts.timeout !== undefined && opts.timeout > 0 && opts.killInGuest !== false;
+      let remote = guestKill ? withRemoteDeadline(command, opts.timeout!) : command;
       let input = opts.input;
       if (Buffer.byteLength(remote) > MAX_INLINE_COMMAND) {
         // The login shell reads the command up to a NUL (which no command holds) and leaves the rest
@@ -442,10 +443,11 @@ export class SshMachine implements Machine {
         timer = setTimeout(() => {
           timedOut = true;
           // The guest-side deadline reports the kill within the margin; never hang if it does not.
+          // Without one, give up at once (the channel closed here retires its connection).
           confirmTimer = setTimeout(() => {
             try { channel.close(); } catch { /* already closed */ }
             finish();
-          }, REMOTE_DEADLINE_MARGIN_MS + KILL_CONFIRM_MS);
+          }, opts.killInGuest === false ? 0 : REMOTE_DEADLINE_MARGIN_MS + KILL_CONFIRM_MS);
         }, opts.timeout);
       }
 

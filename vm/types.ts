@@ -31,6 +31,12 @@ export interface KernelInfo {
 export interface ExecOptions {
   /** Milliseconds; the command is killed in the guest and the result marked timedOut. */
   timeout?: number;
+  /**
+   * false: at the timeout only this side gives up (the result is marked timedOut, the command may run
+   * on). For commands of our own that end by themselves, whose guest-side kill wrapper (a job of its
+   * own and a watchdog: two forks) would cost more than they do. Default true.
+   */
+  killInGuest?: boolean;
   /** Bytes kept per stream; the rest is dropped and the result marked truncated. */
   maxOutput?: number;
   onStdout?: (chunk: string) => void;

@@ -217,6 +217,14 @@ test('a timed-out command is a result (timedOut, exitCode null) and is really go
   assert.match(withRemoteDeadline('x', 1_500), /timeout --signal=KILL 1\.750 bash -c 'x'/);
 });
 
+test('killInGuest: false gives up at the timeout and leaves the command running', async () => {
+  const r = await m.exec('sleep 3007', { timeout: 500, killInGuest: false });
+  assert.equal(r.timedOut, true);
+  assert.ok(r.durationMs >= 500 && r.durationMs < 900, `durationMs ${r.durationMs}`);
+  assert.equal(await running('sleep 3007'), true, 'not killed');
+  await m.exec('pkill -fx "sleep 3007"');
+});
+
 test('concurrent execs run at once, a connection each up to maxSessions; more queue instead of failing', async () => {
   // A rendezvous: each command waits until all 8 have started, which only happens if they run at once.
   const dir = join(sshd.dir, 'rendezvous');
