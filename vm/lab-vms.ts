@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
 import { InfraError } from './errors.ts';
@@ -237,7 +237,8 @@ async function coldBoot(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, run
 
 async function restoreOnce(m: MachinePlan, nics: NicSpec[], snap: Snapshot, opts: VmSetOptions, runDir: RunDir, emit: EventSink): Promise<Booted> {
   const started = Date.now();
-  const overlay = await createOverlay(runDir, m.name, snap.disk, 'qcow2');
+  const overlay = join(runDir.path, `${m.name}.qcow2`);
+  await copyFile(snap.overlay, overlay);
   const sshPort = await freePort();
   const spec = {
     ...specFor(m, nics, opts, overlay, sshPort, runDir),

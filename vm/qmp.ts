@@ -66,8 +66,8 @@ export class Qmp {
       const r = await this.execute<T>(command);
       if (done(r)) return r;
       if (Date.now() > deadline) throw new InfraError(`timed out waiting for ${what}: ${JSON.stringify(r)}`);
-      // A restore waits on this while the state loads (~65 ms): a coarse poll would add its slack to every restore.
-      await new Promise((res) => setTimeout(res, 10));
+      // A restore waits on this while the state loads (~10 ms): a coarse poll would add its slack to every restore.
+      await new Promise((res) => setTimeout(res, 2));
     }
   }
 

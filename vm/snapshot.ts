@@ -7,7 +7,6 @@ import { cacheRoot, recipeHash } from './cache.ts';
 import { InfraError } from './errors.ts';
 import type { Accel, NicSpec } from './qemu-args.ts';
 import type { Qmp } from './qmp.ts';
-import { shellQuote } from './ssh.ts';
 import type { ImageInfo, KernelInfo } from './types.ts';
 
 // A ready snapshot of a booted guest: its RAM (a sparse file), its device state (a QEMU migration
@@ -24,7 +23,12 @@ export interface SnapshotShape {
   nics: NicSpec[];
 }
 
-export interface Snapshot { dir: string; state: string; ram: string; disk: string; cmdline: string[] }
+export interface Snapshot {
+  dir: string; state: string; ram: string; disk: string;
+  /** An empty qcow2 over `disk`: a restore copies it (~1 ms) instead of running qemu-img (~13 ms). */
+  overlay: string;
+  cmdline: string[];
+}
 
 let qemuVersionCache: Promise<string> | undefined;
 export function qemuVersion(): Promise<string> {
@@ -43,7 +47,7 @@ async function fileIdentity(path: string): Promise<string> {
 
 export async function snapshotKey(s: SnapshotShape): Promise<string> {
   const files = await Promise.all([s.image.rootfs, s.kernel.kernel, s.kernel.initrd, s.kernel.modulesDisk].map(fileIdentity));
-  return recipeHash('snapshot-v4', s.image.recipeHash, s.kernel.version, files, s.memoryMb, s.cpus, s.accel,
+  return recipeHash('snapshot-v5', s.image.recipeHash, s.kernel.version, files, s.memoryMb, s.cpus, s.accel,
     s.nics.map((n) => n.mtu ?? 1500), await qemuVersion());
 }
 
@@ -57,8 +61,8 @@ export async function findSnapshot(key: string): Promise<Snapshot | undefined> {
   const dir = dirFor(key);
   try {
     const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as { cmdline: string[] };
-    const snap = { dir, state: join(dir, 'state'), ram: join(dir, 'ram'), disk: join(dir, 'disk.qcow2'), cmdline: meta.cmdline };
-    return existsSync(snap.state) && existsSync(snap.ram) && existsSync(snap.disk) ? snap : undefined;
+    const snap = { dir, state: join(dir, 'state'), ram: join(dir, 'ram'), disk: join(dir, 'disk.qcow2'), overlay: join(dir, 'overlay.qcow2'), cmdline: meta.cmdline };
+    return [snap.state, snap.ram, snap.disk, snap.overlay].every((f) => existsSync(f)) ? snap : undefined;
   } catch {
     return undefined;
   }
@@ -81,8 +85,7 @@ export async function saveSnapshot(key: string, qmp: Qmp, overlay: string, ramFi
   try {
     await qmp.execute('stop');
     await leaveRamOut(qmp);
-    // QEMU runs an exec: URI with /bin/sh -c: the cache path (a user's home) may hold spaces.
-    await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(join(tmp, 'state'))}` });
+    await qmp.execute('migrate', { channels: fileChannel(join(tmp, 'state')) });
     const r = await qmp.until<{ status?: string; 'error-desc'?: string }>('query-migrate',
       (m) => m.status === 'completed' || m.status === 'failed', 60_000, 'the snapshot to be written');
     if (r.status !== 'completed') throw new InfraError(`snapshot failed: ${r['error-desc'] ?? r.status}`);
@@ -90,6 +93,7 @@ export async function saveSnapshot(key: string, qmp: Qmp, overlay: string, ramFi
     if (ram.exitCode !== 0) throw new InfraError(`snapshot failed: cannot copy the guest's RAM: ${ram.stderr}`);
     // Migration flushed and inactivated the disk, so the overlay is consistent while the guest is stopped.
     await copyFile(overlay, join(tmp, 'disk.qcow2'));
+    await emptyOverlay(join(tmp, 'disk.qcow2'), join(final, 'disk.qcow2'), join(tmp, 'overlay.qcow2'));
     await writeFile(join(tmp, 'meta.json'), JSON.stringify({ cmdline, savedAt: new Date().toISOString() }));
     await mkdir(join(cacheRoot(), 'snapshots'), { recursive: true });
     try {
@@ -114,7 +118,25 @@ function leaveRamOut(qmp: Qmp): Promise<unknown> {
 /** QMP steps that load a snapshot into a QEMU started with `-incoming defer` and its RAM file mapped. */
 export async function loadSnapshotState(qmp: Qmp, snap: Snapshot): Promise<void> {
   await leaveRamOut(qmp);
-  await qmp.execute('migrate-incoming', { uri: `exec:cat ${shellQuote(snap.state)}` });
+  await qmp.execute('migrate-incoming', { channels: fileChannel(snap.state) });
+}
+
+// The migration stream in a plain file, read and written by QEMU itself: no `exec:` shell and `cat`
+// to start (two programs per restore), and no path to quote.
+function fileChannel(filename: string): unknown[] {
+  return [{ 'channel-type': 'main', addr: { transport: 'file', filename, offset: 0 } }];
+}
+
+// Made beside the disk it will lie over, then pointed (header only, -u) at where that disk will be
+// once the snapshot folder is renamed into place.
+async function emptyOverlay(disk: string, finalDisk: string, overlay: string): Promise<void> {
+  for (const args of [
+    ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', disk, overlay],
+    ['rebase', '-u', '-F', 'qcow2', '-b', finalDisk, overlay],
+  ]) {
+    const r = await execa('qemu-img', args, { reject: false });
+    if (r.exitCode !== 0) throw new InfraError(`snapshot failed: qemu-img ${args[0]}: ${r.stderr}`);
+  }
 }
 
 /** One command that makes a restored clone its own machine: clock, name, MACs, fresh randomness. */

@@ -39,7 +39,7 @@ test('two copies of one snapshot restored at once are independent machines', asy
   const snap = await findSnapshot(key);
   assert.ok(snap, 'the snapshot exists after the first start of this shape');
   assert.ok(snap.state.startsWith(`${cache}/`) && snap.ram.startsWith(`${cache}/`), `the snapshot is in the test's own cache: ${snap.state}`);
-  const before = await fingerprint([snap.ram, snap.state, snap.disk]);
+  const before = await fingerprint([snap.ram, snap.state, snap.disk, snap.overlay]);
   const set = await bootMachines(['a', 'b'], [{ name: 'lan', machines: ['a', 'b'] }], { onEvent: (e) => events.push(e) });
   try {
     const restored = events.filter((e) => e.type === 'snapshot' && e.phase === 'restored').map((e) => (e as { machine: string }).machine).sort();
@@ -75,7 +75,7 @@ test('two copies of one snapshot restored at once are independent machines', asy
   } finally {
     await set.stop();
   }
-  assert.deepEqual(await fingerprint([snap.ram, snap.state, snap.disk]), before, 'restores never change the snapshot');
+  assert.deepEqual(await fingerprint([snap.ram, snap.state, snap.disk, snap.overlay]), before, 'restores never change the snapshot');
 });
 
 async function fingerprint(files: string[]): Promise<string[]> {
