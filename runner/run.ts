@@ -12,7 +12,7 @@ import { startBroker } from './broker.ts';
 import { EXIT } from './exit-codes.ts';
 import { alreadyGraded, classStaffDir, classStudentDir, findClass, inputHash, writeClassReports, writeMissingReport, type ClassReports } from './class.ts';
 import { findLabs, loadLab, type LoadedLab } from './lab.ts';
-import { playwrightCli, writePlaywrightFiles, type GeneratedRun } from './playwright/config.ts';
+import { playwrightCli, playwrightOrder, writePlaywrightFiles, type GeneratedRun } from './playwright/config.ts';
 import { unitsOfShard } from './shard.ts';
 import { resolveSubmission } from './submission.ts';
 import { topologyOf } from './topology.ts';
@@ -71,9 +71,11 @@ export function parallelism(requested: number | undefined, units: number, unitMi
 }
 
 // Under TCG a unit leaves its emulated CPU idle much of the time (SSH round trips through QEMU's user
-// network, pings' intervals): one unit per core kept 2 cores 57% busy grading a class of 10 bridge
-// submissions (124 s); two per core graded it in 94 s, with the same grades.
-export const UNITS_PER_CORE = { tcg: 2, kvm: 1 } as const;
+// network, pings' intervals, a wrong submission's checks polling until their deadline): one unit per
+// core kept 2 cores 57% busy grading a class of 10 bridge submissions (124 s); two per core graded it
+// in 94 s. A class of 50 (80% wrong): 228 s at two per core, 210 s at three, 282–288 s at four (ten
+// runnable threads per core: every QEMU runs slower than the waits it fills).
+export const UNITS_PER_CORE = { tcg: 3, kvm: 1 } as const;
 
 export const HOST_TOOLS = ['qemu-system-x86_64', 'qemu-img', 'mmdebstrap', 'mkfs.ext4', 'dpkg-deb', 'depmod', 'cpio', 'busybox', 'tcpdump', 'setpriv', 'ssh-keygen'];
 
@@ -167,7 +169,7 @@ async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>, outDi
   const resultsFile = join(workDir, 'results.json');
   try {
     // Boot while Playwright starts: the first tests find their VMs (nearly) ready.
-    if (!opts.shard) pool.prewarm([...units.keys()], ahead);
+    if (!opts.shard) pool.prewarm(playwrightOrder([...units.keys()]), ahead);
     const gen: GeneratedRun = {
       workDir, outDir, staffDir: playwrightDir, workers: parallel,
       // junit is written by netlab's reporter from the grades (NETLAB_JUNIT_FILE), not Playwright's.

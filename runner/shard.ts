@@ -1,4 +1,4 @@
-// --shard i/n: Playwright's own sharding, over units. A unit is one project with one spec file whose
+// --shard i/n: Playwright's own sharding, over units. A unit is one spec file whose
 // tests run in order in one worker (fullyParallel: false), so Playwright shards by whole files: a
 // shard runs whole units, never part of one. Which units, Playwright decides (it balances by test
 // count); `playwright test --list --shard` asks it before any VM boots.
@@ -17,7 +17,7 @@ export function parseShard(value: string): { current: number; total: number } {
   return { current, total };
 }
 
-// The units (project names) Playwright puts in this shard of the generated config, in run order;
+// The units Playwright puts in this shard of the generated config, in run order;
 // undefined when Playwright could not list them (the run then finds out itself).
 export async function unitsOfShard(files: PlaywrightFiles, shard: string, signal?: AbortSignal): Promise<string[] | undefined> {
   const r = await execa(process.execPath, [playwrightCli(), 'test', '--config', files.config, '--list', '--shard', shard, '--reporter', 'json'], {
@@ -25,19 +25,24 @@ export async function unitsOfShard(files: PlaywrightFiles, shard: string, signal
   });
   if (r.exitCode !== 0) return undefined;
   try {
-    return projectsOfJsonReport(JSON.parse(r.stdout));
+    return unitsOfJsonReport(JSON.parse(r.stdout));
   } catch {
     return undefined;
   }
 }
 
-interface JsonSuite { specs?: { tests?: { projectName?: string }[] }[]; suites?: JsonSuite[] }
+interface JsonSuite { specs?: { tests?: { annotations?: { type: string; description?: string }[] }[] }[]; suites?: JsonSuite[] }
 
-// Project names of a Playwright JSON report, in the order their tests appear.
-export function projectsOfJsonReport(report: { suites?: JsonSuite[] }): string[] {
+// The units of a Playwright JSON report (each test's `netlab-unit` annotation), in the order their tests appear.
+export function unitsOfJsonReport(report: { suites?: JsonSuite[] }): string[] {
   const names: string[] = [];
   const walk = (s: JsonSuite) => {
-    for (const spec of s.specs ?? []) for (const t of spec.tests ?? []) if (t.projectName && !names.includes(t.projectName)) names.push(t.projectName);
+    for (const spec of s.specs ?? []) {
+      for (const t of spec.tests ?? []) {
+        const unit = t.annotations?.find((a) => a.type === 'netlab-unit')?.description;
+        if (unit && !names.includes(unit)) names.push(unit);
+      }
+    }
     for (const child of s.suites ?? []) walk(child);
   };
   for (const s of report.suites ?? []) walk(s);

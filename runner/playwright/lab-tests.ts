@@ -20,22 +20,61 @@ export interface LabVms { lease: UnitLease; machines: Map<string, Machine>; down
 
 const BOOT_BUDGET_MS = 4 * 60_000;
 
+// The machines of the unit this worker grades now. A worker runs one unit's tests after another's
+// (one project for all units, config.ts), so the connections live from the unit's first test to the
+// worker's next unit, not for the worker's life.
+let held: { unit: string; vms: Promise<LabVms> } | undefined;
+
+async function connectUnit(unitId: string): Promise<LabVms> {
+  const lease = await brokerCall(process.env.NETLAB_BROKER!, unitId, 'acquire') as UnitLease;
+  const machines = new Map<string, Machine>();
+  const down = new Map((lease.down ?? []).map((d) => [d.machine, d.reason]));
+  try {
+    for (const ep of lease.endpoints) if (!down.has(ep.name)) machines.set(ep.name, await SshMachine.connect(ep, { timeoutMs: 30_000 }));
+  } catch (err) {
+    await closeAll(machines);
+    throw err;
+  }
+  return { lease, machines, down };
+}
+
+const closeAll = (machines: Map<string, Machine>) => Promise.all([...machines.values()].map((m) => m.close().catch(() => {})));
+
+async function dropHeld(): Promise<void> {
+  const h = held;
+  held = undefined;
+  const vms = await h?.vms.catch(() => undefined);
+  if (vms) await closeAll(vms.machines);
+}
+
+// Declared once per module, not per unit: Playwright reuses a worker only for tests whose worker
+// fixtures are the same functions.
+const workerTest = base.extend<object, { heldVms: void }>({
+  heldVms: [async ({}, use) => { await use(); await dropHeld(); }, { scope: 'worker', auto: true }],
+});
+
+function unitVms(unitId: string): Promise<LabVms> {
+  if (held?.unit === unitId) return held.vms;
+  const previous = dropHeld();
+  const vms = previous.then(() => connectUnit(unitId));
+  held = { unit: unitId, vms };
+  // A failed lease is not kept: the next test asks the broker again (which remembers a failed boot).
+  vms.catch(() => { if (held?.vms === vms) held = undefined; });
+  return vms;
+}
+
 // Turns one lab on one kernel into Playwright tests: "setup", one test per check in order, then
 // "final state". Tests of a file run in order in one worker; the VMs belong to netlab-run (the
 // broker), so a failed check restarts only the worker, which leases the same VMs again.
 // `specs`: the modules of the lab's *.spec.ts files (imported by the generated spec file), by file name.
 export function defineLabTests(unit: UnitSpec, lab: Lab, specs: SpecModules = {}): void {
-  const test = base.extend<object, { vms: LabVms }>({
-    vms: [async ({}, use) => {
-      const lease = await brokerCall(process.env.NETLAB_BROKER!, unit.id, 'acquire') as UnitLease;
-      const machines = new Map<string, Machine>();
-      const down = new Map((lease.down ?? []).map((d) => [d.machine, d.reason]));
-      for (const ep of lease.endpoints) if (!down.has(ep.name)) machines.set(ep.name, await SshMachine.connect(ep, { timeoutMs: 30_000 }));
-      await use({ lease, machines, down });
-      await Promise.all([...machines.values()].map((m) => m.close().catch(() => {})));
-    }, { scope: 'worker', timeout: BOOT_BUDGET_MS }],
+  const test = workerTest.extend<{ vms: LabVms }>({
+    vms: [async ({}, use) => { await use(await unitVms(unit.id)); }, { timeout: BOOT_BUDGET_MS }],
   });
   test.describe.configure({ mode: 'default' });
+  // Every test names its unit and what it is: the reporters grade from these.
+  const tags = (kind: string, ...more: { type: string; description: string }[]) =>
+    [{ type: 'netlab-unit', description: unit.id }, { type: 'netlab-kind', description: kind }, ...more];
 
   // The submission's commands: one `run`, or stages; each runs on every machine of `on`, in order.
   const stages = lab.submission && unit.submission ? submissionStages(lab.submission) : [];
@@ -52,7 +91,7 @@ export function defineLabTests(unit: UnitSpec, lab: Lab, specs: SpecModules = {}
     }
   };
 
-  test('setup', { annotation: [{ type: 'netlab-kind', description: 'setup' }] }, async ({ vms }, testInfo) => {
+  test('setup', { annotation: tags('setup') }, async ({ vms }, testInfo) => {
     const submissionMs = (stages[0]?.timeout ?? 0) * subMachines.length;
     test.setTimeout(BOOT_BUDGET_MS + submissionMs + lab.setup.reduce((t, s) => t + s.timeout, 0) + 60_000);
     const records: CommandRecord[] = [];
@@ -92,7 +131,7 @@ export function defineLabTests(unit: UnitSpec, lab: Lab, specs: SpecModules = {}
 
   // A later stage runs as its own test just before the first check that belongs to it.
   const defineStage = (stage: StageSpec) => {
-    test(`stage: ${stage.name}`, { annotation: [{ type: 'netlab-kind', description: 'stage' }, { type: 'netlab-stage', description: stage.name }] }, async ({ vms }, testInfo) => {
+    test(`stage: ${stage.name}`, { annotation: tags('stage', { type: 'netlab-stage', description: stage.name }) }, async ({ vms }, testInfo) => {
       test.setTimeout(stage.timeout * subMachines.length + 60_000);
       const records: CommandRecord[] = [];
       const crashes: CrashNote[] = [];
@@ -107,13 +146,11 @@ export function defineLabTests(unit: UnitSpec, lab: Lab, specs: SpecModules = {}
   };
 
   const defineCheck = (check: Check) => {
-    const annotation = [
-      { type: 'netlab-kind', description: 'check' },
+    const annotation = tags('check',
       { type: 'netlab-check-id', description: check.id },
       { type: 'points', description: String(check.points) },
       { type: 'visibility', description: check.visibility },
-      ...(check.hint ? [{ type: 'hint', description: check.hint }] : []),
-    ];
+      ...(check.hint ? [{ type: 'hint', description: check.hint }] : []));
     test(check.name, { annotation }, async ({ vms }, testInfo) => {
       test.setTimeout((check.until ?? 0) + check.timeout + 60_000);
       const capture = check.kind === 'capture' ? lab.captures.find((c) => c.name === check.capture)! : undefined;
@@ -159,7 +196,7 @@ export function defineLabTests(unit: UnitSpec, lab: Lab, specs: SpecModules = {}
     if ('stage' in item) { if (unit.submission) defineStage(item.stage); } else defineCheck(item.check);
   }
 
-  test('final state', { annotation: [{ type: 'netlab-kind', description: 'final' }] }, async ({ vms }, testInfo) => {
+  test('final state', { annotation: tags('final') }, async ({ vms }, testInfo) => {
     test.setTimeout(180_000);
     try {
       await finalState(lab, vms, testInfo);

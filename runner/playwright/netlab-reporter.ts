@@ -55,6 +55,14 @@ const json = <T>(r: TestResult, name: string): T | undefined => {
 };
 const note = (t: TestCase, type: string) => t.annotations.find((a) => a.type === type)?.description;
 
+/** The unit a test belongs to (lab-tests.ts tags every test with it). */
+export const unitOf = (t: TestCase) => note(t, 'netlab-unit');
+
+/** Each unit's report settings, from the project's metadata (config.ts). */
+export function unitMetas(metadata: unknown): Record<string, UnitMeta> {
+  return (metadata as { netlab?: { units?: Record<string, UnitMeta> } } | undefined)?.netlab?.units ?? {};
+}
+
 // Grades from Playwright's own results (annotations + attachments), so a merged blob report of many
 // shards grades exactly like a single run.
 export default class NetlabReporter implements Reporter {
@@ -63,23 +71,24 @@ export default class NetlabReporter implements Reporter {
   printsToStdio() { return false; }
 
   onBegin(config: FullConfig, suite: Suite) {
-    // Only the units of this run: a shard (--shard i/n) has every project but the tests of a few.
-    const inRun = suite?.suites ? new Set(suite.suites.map((s) => s.project()?.name)) : undefined;
+    // Only the units of this run: a shard (--shard i/n) has every unit's settings but the tests of a few.
+    const inRun = typeof suite?.allTests === 'function' ? new Set(suite.allTests().map(unitOf)) : undefined;
     for (const p of config.projects) {
-      const meta = (p.metadata as { netlab?: UnitMeta }).netlab;
-      if (meta && (!inRun || inRun.has(p.name))) this.units.set(p.name, { meta: movedTo(meta, process.env.NETLAB_OUT_DIR), started: Date.now(), setup: [], captureErrors: {}, checks: new Map(), captures: [], pcaps: [], collected: [], crashes: [], notes: [] });
+      for (const [id, meta] of Object.entries(unitMetas(p.metadata))) {
+        if (!inRun || inRun.has(id)) this.units.set(id, { meta: movedTo(meta, process.env.NETLAB_OUT_DIR), started: Date.now(), setup: [], captureErrors: {}, checks: new Map(), captures: [], pcaps: [], collected: [], crashes: [], notes: [] });
+      }
     }
   }
 
   // Times come from the results, not the clock: a merged blob report replays them later.
   onTestBegin(test: TestCase, result: TestResult) {
-    const unit = this.units.get(test.parent.project()?.name ?? '');
+    const unit = this.units.get(unitOf(test) ?? '');
     const t = result?.startTime ? result.startTime.getTime() : Date.now();
     if (unit && (unit.begun === undefined || t < unit.begun)) unit.begun = t;
   }
 
   onTestEnd(test: TestCase, result: TestResult) {
-    const unit = this.units.get(test.parent.project()?.name ?? '');
+    const unit = this.units.get(unitOf(test) ?? '');
     if (!unit) return;
     unit.ended = Math.max(unit.ended ?? 0, result.startTime ? result.startTime.getTime() + result.duration : Date.now());
     const kind = note(test, 'netlab-kind');

@@ -1,5 +1,6 @@
-import type { Reporter, TestCase, TestResult } from '@playwright/test/reporter';
+import type { Reporter, Suite, TestCase, TestResult } from '@playwright/test/reporter';
 import { createColors } from 'picocolors';
+import { unitOf } from './netlab-reporter.ts';
 
 // One line per finished check while the run goes, on stderr (stdout carries results, e.g. --json); the graded summary comes from the CLI at the end,
 // so failures are explained once, there, with their hints.
@@ -9,13 +10,13 @@ export default class ProgressReporter implements Reporter {
 
   printsToStdio() { return true; }
 
-  onBegin(config: { projects: unknown[] }) { this.multi = config.projects.length > 1; }
+  onBegin(_config: unknown, suite: Suite) { this.multi = new Set(suite.allTests().map(unitOf)).size > 1; }
 
   onTestEnd(test: TestCase, result: TestResult) {
     const kind = test.annotations.find((a) => a.type === 'netlab-kind')?.description;
     const ok = result.status === 'passed';
     const mark = ok ? this.c.green('✓') : result.status === 'skipped' ? this.c.dim('–') : this.c.red('✗');
-    const where = this.multi ? this.c.dim(`[${test.parent.project()?.name}] `) : '';
+    const where = this.multi ? this.c.dim(`[${unitOf(test)}] `) : '';
     const secs = this.c.dim(`(${(result.duration / 1000).toFixed(1)} s)`);
     const title = kind === 'check' ? test.title : this.c.dim(test.title);
     process.stderr.write(`  ${mark} ${where}${title} ${secs}\n`);

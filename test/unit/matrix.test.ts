@@ -6,7 +6,7 @@ import { renderMatrixHtml } from '../../reports/matrix-html.ts';
 import { buildMatrix, canonicalKernel, cellStatus, compareWithBaseline, formatMatrixTerminal, parseBaseline, type Matrix, type MatrixInput } from '../../reports/matrix.ts';
 import type { Summary } from '../../reports/summary.ts';
 import { matrixExitCode } from '../../runner/matrix-run.ts';
-import { parseShard, projectsOfJsonReport } from '../../runner/shard.ts';
+import { parseShard, unitsOfJsonReport } from '../../runner/shard.ts';
 
 type Checks = Record<string, 'passed' | 'failed' | 'skipped' | 'error'>;
 
@@ -163,9 +163,10 @@ test('matrix.html: self-contained, one linked cell per lab × kernel, marks, esc
 test('--shard takes i/n; shards are whole units, read from Playwright\'s --list JSON', () => {
   assert.deepEqual(parseShard('2/4'), { current: 2, total: 4 });
   for (const bad of ['0/2', '3/2', '1', 'a/b', '1/0']) assert.throws(() => parseShard(bad), /--shard takes i\/n/);
+  const tagged = (unit: string) => ({ annotations: [{ type: 'netlab-kind', description: 'check' }, { type: 'netlab-unit', description: unit }] });
   const report = { suites: [
-    { specs: [], suites: [{ specs: [{ tests: [{ projectName: 'bridge@debian-bullseye' }] }] }] },
-    { specs: [{ tests: [{ projectName: 'veth@debian-bullseye' }] }, { tests: [{ projectName: 'veth@debian-bullseye' }] }] },
+    { specs: [], suites: [{ specs: [{ tests: [tagged('bridge@debian-bullseye')] }] }] },
+    { specs: [{ tests: [tagged('veth@debian-bullseye')] }, { tests: [tagged('veth@debian-bullseye'), { annotations: [] }] }] },
   ] };
-  assert.deepEqual(projectsOfJsonReport(report), ['bridge@debian-bullseye', 'veth@debian-bullseye']);
+  assert.deepEqual(unitsOfJsonReport(report), ['bridge@debian-bullseye', 'veth@debian-bullseye']);
 });

@@ -171,7 +171,7 @@ checks:
 const rec = (phase: CommandRecord['phase'], command: string): CommandRecord =>
   ({ phase, machine: 'host', command, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, truncated: false });
 const tc = (kind: string, title: string, extra: { type: string; description: string }[] = []) =>
-  ({ title, annotations: [{ type: 'netlab-kind', description: kind }, ...extra], parent: { project: () => ({ name: 'nat' }) } }) as unknown as TestCase;
+  ({ title, annotations: [{ type: 'netlab-unit', description: 'nat' }, { type: 'netlab-kind', description: kind }, ...extra] }) as unknown as TestCase;
 const tr = (status: TestResult['status'], attachments: { name: string; body: unknown }[], message?: string) =>
   ({ status, duration: 5, errors: message ? [{ message }] : [], attachments: attachments.map((a) => ({ name: a.name, contentType: 'application/json', body: Buffer.from(JSON.stringify(a.body)) })) }) as unknown as TestResult;
 const check = (id: string, passed: boolean): CheckResult => ({
@@ -186,7 +186,7 @@ async function report(stageStatus: TestResult['status']): Promise<RunResult> {
     submission: { file: 'nat.sh', label: 'nat.sh' }, topology: { machines: [], links: [] }, checkOrder: ['a', 'b'],
   };
   const r = new NetlabReporter();
-  r.onBegin({ projects: [{ name: 'nat', metadata: { netlab: meta } }] } as unknown as FullConfig, {} as never);
+  r.onBegin({ projects: [{ name: 'netlab', metadata: { netlab: { units: { nat: meta } } } }] } as unknown as FullConfig, {} as never);
   r.onTestEnd(tc('setup', 'setup'), tr('passed', [{ name: 'netlab-setup', body: { records: [rec('setup', 'prep'), rec('submission', 'bash nat.sh 1')], lease: undefined, captureErrors: {} } }]));
   r.onTestEnd(tc('check', 'a', [{ type: 'netlab-check-id', description: 'a' }]), tr('passed', [{ name: 'netlab-check', body: check('a', true) }]));
   r.onTestEnd(tc('stage', 'stage: two', [{ type: 'netlab-stage', description: 'two' }]),
