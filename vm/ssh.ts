@@ -7,7 +7,7 @@
 // waiting for its exec request when any other session's process exits meanwhile, and then dies on
 // an assertion with every command of that connection (mkj/dropbear#321, fixed upstream in 2024.86).
 // A connection with one command never has another process that could exit in that window.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -33,9 +33,7 @@ const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 1_000;
 const DEFAULT_MAX_OUTPUT = 1024 * 1024;
 const DEFAULT_MAX_SESSIONS = 9;
-/** The guest-side deadline fires this long after ours, so the kill always lands after we timed out. */
-const REMOTE_DEADLINE_MARGIN_MS = 250;
-/** After that, how long more to wait for the guest to report the kill before giving up on it. */
+/** After our deadline, how long to wait for the guest to report the kill before giving up on it. */
 const KILL_CONFIRM_MS = 1_500;
 /** New connections being set up at once (dropbear drops a sixth unauthenticated one from one address). */
 const MAX_OPENING = 3;
@@ -113,28 +111,33 @@ function exitCodeOf(exit: { code: number | null; signal?: string } | undefined):
  *   separation"), and our guests log in as root; dropbear honours it but kills only the session's
  *   shell, so the channel would close, and the result resolve, while what that shell started still
  *   runs. It also cannot arrive at all once the connection is gone.
- * - So the command carries its own deadline inside the guest. In a netlab guest, with bash builtins
- *   (each program start is ~50 ms of emulated CPU): the command runs in a job of its own (`set -m`
- *   gives it its own process group, then job control goes off again so bash prints no job notices),
- *   and a forked watchdog waits on netlab-init's never-written FIFO, then kills that process group and
- *   the session's shell ($$), so the server reports the command killed (SIGKILL). A command that ends
- *   first kills the watchdog, so what it started in the background lives on. The group is the
- *   command's own because dropbear leaves all sessions of a connection in one group (no setsid).
- *   Elsewhere: `timeout --signal=KILL` (coreutils) kills the command's process group on expiry, which
- *   OpenSSH made the session's own.
- * The guest deadline is ours plus a small margin, so the kill lands after our timer fired. At our
- * deadline we mark the result timed out and wait for the channel to report the death: when the result
- * resolves, the processes are gone.
- * If no report comes (an image without `timeout`, a stuck guest), we close the channel and resolve
- * anyway after KILL_CONFIRM_MS. Without a time limit the command goes to the login shell untouched.
+ * - So the command is tagged: it runs as `export NETLAB_EXEC=<nonce>; <command>` in the session's
+ *   shell, and everything it starts inherits the tag in its environment (/proc/PID/environ), in the
+ *   background, in another process group or session too. At our deadline we mark the result timed out
+ *   and a second session (tagKillCommand) kills every tagged process and the session's shell (whose
+ *   command line holds the tag); the channel then reports the death: when the result resolves, the
+ *   processes are gone.
+ * - An earlier wrapper ran the command in a job of its own with a forked watchdog; its two forks cost
+ *   ~15–30 ms of emulated CPU on every command, the tag costs nothing until a command times out.
+ * If no report comes (a stuck guest), we close the channel and resolve anyway after KILL_CONFIRM_MS.
+ * Without a time limit the command goes to the login shell untouched.
  */
-export function withRemoteDeadline(command: string, timeoutMs: number): string {
-  const secs = ((timeoutMs + REMOTE_DEADLINE_MARGIN_MS) / 1000).toFixed(3);
-  const inner = `bash -c ${shellQuote(command)}`;
-  const builtin = `set -m; ( eval ${shellQuote(command)} ) & netlab_c=$!; set +m;`
-    + ` { read -t ${secs} _ <> ${NAP_FIFO}; kill -KILL -$netlab_c $$; } >/dev/null 2>&1 </dev/null & netlab_w=$!;`
-    + ' wait $netlab_c; netlab_rc=$?; kill $netlab_w 2>/dev/null; exit $netlab_rc';
-  return `if [ -p ${NAP_FIFO} ]; then ${builtin}; elif command -v timeout >/dev/null 2>&1; then exec timeout --signal=KILL ${secs} ${inner}; else exec ${inner}; fi`;
+export function tagged(command: string, tag: string): string {
+  return `export ${TAG_VAR}=${tag}; ${command}`;
+}
+
+const TAG_VAR = 'NETLAB_EXEC';
+
+// Kills what a tagged command started (its environment holds the tag) and its session's shell (its
+// command line does), three rounds to catch forks in flight. Bash builtins; the tag is assembled at
+// run time, so this command's own shell, whose command line holds it in two pieces, is not a match.
+export function tagKillCommand(tag: string): string {
+  const half = Math.ceil(tag.length / 2);
+  return `t=${tag.slice(0, half)}; t="${TAG_VAR}=\${t}${tag.slice(half)}"; for r in 1 2 3; do k=;`
+    + ' for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" = $$ ] && continue; e=(); c=();'
+    + " mapfile -d '' -t e 2>/dev/null < $d/environ; mapfile -d '' -t c 2>/dev/null < $d/cmdline;"
+    + ' case " ${e[*]} ${c[*]} " in *" $t "*|*" $t;"*) k="$k $p";; esac; done;'
+    + ' [ -z "$k" ] && break; kill -KILL $k 2>/dev/null; done; true';
 }
 
 /** A FIFO netlab-init creates and nobody ever writes: `read -t` on it is a sleep without a process. */
@@ -371,7 +374,7 @@ export class SshMachine implements Machine {
     try {
       const started = performance.now();
       const guestKill = opts.timeout !== undefined && opts.timeout > 0 && opts.killInGuest !== false;
-      let remote = guestKill ? withRemoteDeadline(command, opts.timeout!) : command;
+      let remote = command;
       let input = opts.input;
       if (Buffer.byteLength(remote) > MAX_INLINE_COMMAND) {
         // The login shell reads the command up to a NUL (which no command holds) and leaves the rest
@@ -379,9 +382,10 @@ export class SshMachine implements Machine {
         input = `${remote}\0${input ?? ''}`;
         remote = 'IFS= read -r -d \'\' netlab_cmd; eval "$netlab_cmd"';
       }
-      const st = await this.openChannel(remote);
+      const tag = guestKill ? randomBytes(12).toString('hex') : undefined;
+      const st = await this.openChannel(tag ? tagged(remote, tag) : remote);
       try {
-        return await this.run(st, { ...opts, input }, started);
+        return await this.run(st, { ...opts, input }, started, tag);
       } finally {
         // Reused only once the server closed the channel: its command's process has been reaped.
         if (st.closed) this.pool.give(st.conn); else this.pool.retire(st.conn);
@@ -391,7 +395,25 @@ export class SshMachine implements Machine {
     }
   }
 
-  private run(st: Started, opts: ExecOptions, started: number): Promise<ExecResult> {
+  // At a tagged command's deadline: a session of its own kills what the command started (see tagged).
+  // Not through exec(): its slots may all be held by commands that are waiting for this very kill.
+  private async killTagged(tag: string): Promise<void> {
+    const st = await this.openChannel(tagKillCommand(tag));
+    try {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, KILL_CONFIRM_MS);
+        st.channel.on('close', () => { clearTimeout(timer); resolve(); });
+        st.channel.on('error', () => {});
+        st.channel.resume();
+        st.channel.stderr.resume();
+        st.channel.end();
+      });
+    } finally {
+      if (st.closed) this.pool.give(st.conn); else this.pool.retire(st.conn);
+    }
+  }
+
+  private run(st: Started, opts: ExecOptions, started: number, tag?: string): Promise<ExecResult> {
     const { conn, channel } = st;
     return new Promise<ExecResult>((resolve, reject) => {
       const cap = opts.maxOutput ?? DEFAULT_MAX_OUTPUT;
@@ -401,7 +423,6 @@ export class SshMachine implements Machine {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
       let confirmTimer: NodeJS.Timeout | undefined;
-      const opened = performance.now();
 
       const finish = (failure?: Error) => {
         if (settled) return;
@@ -423,16 +444,19 @@ export class SshMachine implements Machine {
         });
       };
       // A timed-out command stays a result even if the connection drops while we wait for the kill.
-      const onLost = (e: InfraError) => { finish(timedOut ? undefined : e); };
+      // A tagged command that lost its connection is killed over another one: nobody reads its result,
+      // and it must not run on past its time limit (a student's loop hogging the emulated CPU).
+      const onLost = (e: InfraError) => {
+        if (tag && !timedOut && !this.pool.isClosed) this.killTagged(tag).catch(() => {});
+        finish(timedOut ? undefined : e);
+      };
       conn.onLost.add(onLost);
 
       channel.on('data', (b: Buffer) => out.push(b));
       channel.stderr.on('data', (b: Buffer) => err.push(b));
       channel.on('error', () => { /* surfaced as close without exit status, or connection loss */ });
       channel.on('close', () => {
-        // Killed by the guest-side deadline a hair before our own timer fired: still a timeout.
         const exit = st.exit;
-        if (opts.timeout && exit?.signal?.endsWith('KILL') && performance.now() - opened >= opts.timeout) timedOut = true;
         if (timedOut || exit) { finish(); return; }
         finish(new InfraError(conn.alive
           ? `${this.name}: the command ended without an exit status`
@@ -442,12 +466,13 @@ export class SshMachine implements Machine {
       if (opts.timeout !== undefined && opts.timeout > 0) {
         timer = setTimeout(() => {
           timedOut = true;
-          // The guest-side deadline reports the kill within the margin; never hang if it does not.
-          // Without one, give up at once (the channel closed here retires its connection).
+          // The kill is reported as the channel closing; never hang if it is not. Without a kill,
+          // give up at once (the channel closed here retires its connection).
+          if (tag) this.killTagged(tag).catch(() => { /* the confirm timer settles it */ });
           confirmTimer = setTimeout(() => {
             try { channel.close(); } catch { /* already closed */ }
             finish();
-          }, opts.killInGuest === false ? 0 : REMOTE_DEADLINE_MARGIN_MS + KILL_CONFIRM_MS);
+          }, tag ? 2 * KILL_CONFIRM_MS : 0);
         }, opts.timeout);
       }
 

@@ -32,8 +32,8 @@ export const LIMIT_MARKER = 'NETLAB-LIMIT';
 // cgroup, watches what the command left running for up to 3 s, and if the process limit was hit,
 // kills everything left in the cgroup (a fork bomb in the background) and prints
 // `NETLAB-LIMIT pids=N oom=N` on stderr. Without cgroup2 it runs unlimited. Bash builtins only
-// (every program start costs ~50 ms of emulated CPU); $BASHPID, not $$: the deadline wrapper runs
-// the command in a subshell.
+// (every program start costs ~50 ms of emulated CPU); $BASHPID is the shell running this, which
+// joins the cgroup with what it starts and leaves it afterwards.
 export function submissionCommand(run: string): string {
   const cg = SUBMISSION_CGROUP;
   // ev FILE KEY: the value of KEY in a cgroup events file (0 if none) into $R.

@@ -11,7 +11,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InfraError } from '../../vm/errors.ts';
-import { SshMachine, parsePublicKeyLine, shellQuote, withRemoteDeadline } from '../../vm/ssh.ts';
+import { SshMachine, parsePublicKeyLine, shellQuote, tagged, tagKillCommand } from '../../vm/ssh.ts';
 import type { MachineEndpoint } from '../../vm/types.ts';
 
 const SSHD = '/usr/sbin/sshd';
@@ -207,14 +207,22 @@ test('a timed-out command is a result (timedOut, exitCode null) and is really go
   assert.equal(r.timedOut, true);
   assert.equal(r.exitCode, null);
   assert.equal(r.stdout, 'started\n', 'output from before the deadline is kept');
-  // Killed by the guest-side deadline (ours + 250 ms), not left to the 1.5 s fallback.
+  // Killed by the tag kill at our deadline, not left to the fallback (1.5 s more, then 3 s).
   assert.ok(r.durationMs >= 1_200 && r.durationMs < 2_200, `durationMs ${r.durationMs}`);
   assert.equal(await running('sleep 3001'), false, 'the command was killed');
   assert.equal(await running('sleep 3002'), false, 'its background child was killed');
   // A command that finishes in time is not disturbed by the wrapper: exit code and output pass through.
   const ok = await m.exec('echo hi; exit 4', { timeout: 5_000 });
   assert.deepEqual([ok.exitCode, ok.stdout, ok.timedOut], [4, 'hi\n', false]);
-  assert.match(withRemoteDeadline('x', 1_500), /timeout --signal=KILL 1\.750 bash -c 'x'/);
+  // A shell loop of builtins has no child to kill: the session's shell itself is found and killed.
+  const spin = await m.exec('i=0; while :; do i=$((i+1)); done', { timeout: 800 });
+  assert.ok(spin.timedOut && spin.durationMs < 2_000, `durationMs ${spin.durationMs}`);
+  // Processes that left the session and the process group (setsid) still carry the tag.
+  const escaped = await m.exec('setsid sleep 3003 & sleep 3004', { timeout: 800 });
+  assert.equal(escaped.timedOut, true);
+  assert.deepEqual([await running('sleep 3003'), await running('sleep 3004')], [false, false], 'a setsid child was killed too');
+  assert.equal(tagged('x', 'ab12'), 'export NETLAB_EXEC=ab12; x');
+  assert.ok(!tagKillCommand('0123456789abcdef').includes('0123456789abcdef'), 'the kill command does not match itself');
 });
 
 test('killInGuest: false gives up at the timeout and leaves the command running', async () => {
@@ -302,12 +310,9 @@ test('nothing listening: InfraError naming host:port and the cause, within the b
 });
 
 test('the connection dropping mid-command rejects with InfraError; the next exec reconnects', async () => {
-  // Also the guest-side deadline: the timed command loses its connection, so no kill request can
-  // reach sshd, and it must still die on its own shortly after its deadline.
-  // The timed command drops its own connection: under `timeout`, the sshd session process is the
-  // parent of $PPID.
-  const timed = m.exec('sleep 3004 & sleep 0.3; kill -9 $(ps -o ppid= -p $PPID); wait', { timeout: 1_000 });
-  // $PPID of an untimed command is its sshd session process: killing it drops that connection.
+  // $PPID of a command is its sshd session process: killing it drops that connection.
+  // A command with a time limit that loses its connection is killed over a new one, right away.
+  const timed = m.exec('sleep 3004 & sleep 0.3; kill -9 $PPID; wait', { timeout: 60_000 });
   const dropped = m.exec('kill -9 $PPID; sleep 5');
   await assert.rejects(dropped, (e: Error) => e instanceof InfraError && /lost/.test(e.message));
   await assert.rejects(timed, InfraError);
@@ -315,10 +320,9 @@ test('the connection dropping mid-command rejects with InfraError; the next exec
   const r = await m.exec('echo back');
   assert.deepEqual([r.exitCode, r.stdout], [0, 'back\n']);
   assert.ok(performance.now() - t0 < 2_000);
-  assert.equal(await running('sleep 3004'), true, 'orphaned by the drop');
   const deadline = performance.now() + 4_000;
   while (await running('sleep 3004')) {
-    assert.ok(performance.now() < deadline, 'the guest-side deadline killed it');
+    assert.ok(performance.now() < deadline, 'the tagged command was killed after its connection dropped');
     await new Promise((res) => setTimeout(res, 200));
   }
   // SFTP on the new connection works too.
