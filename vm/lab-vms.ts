@@ -258,7 +258,7 @@ async function restoreOnce(m: MachinePlan, nics: NicSpec[], snap: Snapshot, opts
     }
     const endpoint = endpointFor(m, opts, sshPort);
     const ssh = await SshMachine.connect(endpoint, { timeoutMs: 15_000, signal: opts.signal });
-    // Our own quick command: no guest-side kill wrapper, whose two forks cost a fresh copy ~30 ms.
+    // A fix-up that hangs fails the restore, which stops the VM: no kill session, no wait for it.
     const fix = await ssh.exec(restoreFixupCommand(m.name, nics), { timeout: 15_000, killInGuest: false });
     if (fix.exitCode !== 0) throw new InfraError(`${m.name}: could not set up the restored guest: ${fix.stderr.trim()}`);
     emit({ type: 'snapshot', machine: m.name, phase: 'restored', ms: Date.now() - started });

@@ -76,10 +76,7 @@ export class ConnectionPool {
 
   /** Never reuse this connection (its command may still be running): end it. */
   retire(conn: Connection): void {
-    this.all.delete(conn);
-    const i = this.idle.indexOf(conn);
-    if (i >= 0) this.idle.splice(i, 1);
-    if (this.sftp?.conn === conn) this.sftp = undefined;
+    this.forget(conn);
     if (conn.alive) conn.client.end(); else conn.client.destroy();
   }
 
@@ -102,12 +99,14 @@ export class ConnectionPool {
 
   private adopt(conn: Connection): void {
     this.all.add(conn);
-    conn.client.once('close', () => {
-      this.all.delete(conn);
-      const i = this.idle.indexOf(conn);
-      if (i >= 0) this.idle.splice(i, 1);
-      if (this.sftp?.conn === conn) this.sftp = undefined;
-    });
+    conn.client.once('close', () => this.forget(conn));
+  }
+
+  private forget(conn: Connection): void {
+    this.all.delete(conn);
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    if (this.sftp?.conn === conn) this.sftp = undefined;
   }
 }
 

@@ -387,8 +387,7 @@ export class SshMachine implements Machine {
       try {
         return await this.run(st, { ...opts, input }, started, tag);
       } finally {
-        // Reused only once the server closed the channel: its command's process has been reaped.
-        if (st.closed) this.pool.give(st.conn); else this.pool.retire(st.conn);
+        this.release(st);
       }
     } finally {
       this.slots.release();
@@ -409,8 +408,13 @@ export class SshMachine implements Machine {
         st.channel.end();
       });
     } finally {
-      if (st.closed) this.pool.give(st.conn); else this.pool.retire(st.conn);
+      this.release(st);
     }
+  }
+
+  // A connection is reused only once the server closed its channel: its command's process has been reaped.
+  private release(st: Started): void {
+    if (st.closed) this.pool.give(st.conn); else this.pool.retire(st.conn);
   }
 
   private run(st: Started, opts: ExecOptions, started: number, tag?: string): Promise<ExecResult> {

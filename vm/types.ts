@@ -32,9 +32,9 @@ export interface ExecOptions {
   /** Milliseconds; the command is killed in the guest and the result marked timedOut. */
   timeout?: number;
   /**
-   * false: at the timeout only this side gives up (the result is marked timedOut, the command may run
-   * on). For commands of our own that end by themselves, whose guest-side kill wrapper (a job of its
-   * own and a watchdog: two forks) would cost more than they do. Default true.
+   * false: at the timeout only this side gives up at once (the result is marked timedOut, the command
+   * may run on): no second session to kill it, no wait for the kill to be reported. For commands of
+   * our own whose failure ends what they serve anyway (a restore's fix-up). Default true.
    */
   killInGuest?: boolean;
   /** Bytes kept per stream; the rest is dropped and the result marked truncated. */

@@ -83,7 +83,7 @@ export async function writePlaywrightFiles(run: GeneratedRun): Promise<Playwrigh
 }
 
 /** The one Playwright project of a run. */
-export const PROJECT = 'netlab';
+const PROJECT = 'netlab';
 
 // The order Playwright's workers take the units in: it runs a project's files sorted by name
 // (localeCompare), and each unit is one file.
