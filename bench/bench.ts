@@ -5,7 +5,7 @@
 // --matrix measures only matrixMs, every lab on 4 Debian kernels in one run (long: not by default).
 // --labs measures only the labs' warm wall times (with --runs 1: one run each, no warm-up), the
 // bridge lab on both backends (bridgeLabMs, vagrantBridgeLabMs). --engine measures only the engine
-// figures (boots, restores, RSS), no lab.
+// figures (boots, restores, RSS), no lab. --fresh measures a newcomer's first run from an empty cache.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -152,6 +152,25 @@ if (args.includes('--matrix')) {
   writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
   process.stdout.write(`\n${rows.map((r) => r.join('  ')).join('\n')}\nwritten: ${resultsFile}\n`);
   process.exit(0);
+}
+
+// --fresh: what a newcomer waits for after scripts/setup.sh, from an empty cache to the first graded
+// report of labs/bridge (image build, kernel fetch, cold boot, snapshot, the lab), and setup.sh itself
+// on this machine (all installed: the apt part of a fresh machine is measured by hand, see README).
+if (args.includes('--fresh')) {
+  await coldBuilds();
+  const cache = await mkdtemp(join(tmpdir(), 'netlab-bench-fresh-'));
+  const out = await mkdtemp(join(tmpdir(), 'netlab-bench-out-'));
+  try {
+    const t = performance.now();
+    const r = await execa(process.execPath, [join(repo, 'bin/netlab-run.mjs'), 'labs/bridge', '--out', out], { cwd: repo, reject: false, env: { NETLAB_CACHE: cache } });
+    put('freshFirstReportMs', performance.now() - t, '`netlab-run labs/bridge` from an empty cache to the report (ms)', `exit ${r.exitCode}; image, kernel, cold boot, snapshot, lab`);
+    put('setupInstalledMs', await time(() => execa('bash', [join(repo, 'scripts/setup.sh')])), '`scripts/setup.sh` with everything installed (ms)');
+  } finally {
+    await rm(cache, { recursive: true, force: true });
+    await rm(out, { recursive: true, force: true });
+  }
+  finish();
 }
 
 // --labs: only the labs' wall times (the engine figures stay as the last full run wrote them).

@@ -45,7 +45,8 @@ Examples:
   netlab-run image box                            the image as a Vagrant box for your own Vagrantfile
 
 Exit codes: 0 all checks passed, 1 some check failed, 2 usage or lab error,
-69 infrastructure unavailable (QEMU, image, VM boot), 130 interrupted.
+69 infrastructure unavailable (QEMU, image, VM boot, Playwright not starting), 70 internal error
+(a bug in netlab-run: NETLAB_DEBUG=1 shows the stack), 130 interrupted.
 With --submissions: 0 every submission was graded, 69 some could not be.
 With --baseline: 1 when a cell or check regressed or a new failure appeared; failures the baseline
 had too exit 1, or 0 with --allow-known. Defaults come from netlab.config.yaml (kernels:, labs:, ...).
@@ -245,7 +246,7 @@ export function reportError(err: unknown): number {
   if (err instanceof Error && err.name === 'KernelSpecError') { say(err.message); return EXIT.usage; }
   const e = err as Error;
   say(`internal error: ${e?.message ?? String(err)}`, process.env.NETLAB_DEBUG ? e?.stack : 'set NETLAB_DEBUG=1 for details, and report it');
-  return 70;
+  return EXIT.internal;
 }
 
 export async function main(argv: string[]): Promise<void> {

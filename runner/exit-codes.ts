@@ -4,5 +4,7 @@ export const EXIT = {
   checksFailed: 1,
   usage: 2,
   unavailable: 69,
+  /** A bug in netlab-run itself (sysexits' EX_SOFTWARE): the message asks for NETLAB_DEBUG=1 and a report. */
+  internal: 70,
   interrupted: 130,
 } as const;

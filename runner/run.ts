@@ -12,6 +12,7 @@ import { startBroker } from './broker.ts';
 import { EXIT } from './exit-codes.ts';
 import { alreadyGraded, classStaffDir, classStudentDir, findClass, inputHash, writeClassReports, writeMissingReport, type ClassReports } from './class.ts';
 import { findLabs, loadLab, type LoadedLab } from './lab.ts';
+import { playwrightOutcome, tailKeeper } from './playwright-outcome.ts';
 import { playwrightCli, playwrightOrder, writePlaywrightFiles, type GeneratedRun } from './playwright/config.ts';
 import { unitsOfShard } from './shard.ts';
 import { resolveSubmission } from './submission.ts';
@@ -198,7 +199,7 @@ async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>, outDi
     const inShard = opts.shard ? await unitsOfShard(files, opts.shard, opts.signal) : undefined;
     if (inShard) pool.prewarm(inShard, ahead);
     const pw = execa(process.execPath, [playwrightCli(), 'test', '--config', files.config, ...(opts.shard ? ['--shard', opts.shard] : [])], {
-      stdio: ['ignore', 'inherit', 'inherit'], reject: false, cancelSignal: opts.signal, forceKillAfterDelay: 5000,
+      stdio: ['ignore', 'inherit', 'pipe'], reject: false, cancelSignal: opts.signal, forceKillAfterDelay: 5000,
       env: {
         ...files.env, NETLAB_BROKER: broker.url, NETLAB_RESULTS_FILE: resultsFile, PLAYWRIGHT_HTML_OPEN: 'never',
         FORCE_COLOR: process.env.NO_COLOR || !process.stdout.isTTY ? '0' : '1',
@@ -206,14 +207,16 @@ async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>, outDi
         ...(formats.includes('junit') || opts.reporters.includes('junit') ? { NETLAB_JUNIT_FILE: join(playwrightDir, 'junit.xml') } : {}),
       },
     });
-    await pw;
-    let results: { interrupted: boolean; units: UnitOutcome[] } = { interrupted: true, units: [] };
-    try { results = JSON.parse(await readFile(resultsFile, 'utf8')); } catch { /* Playwright died before its reporters ran */ }
-    const interrupted = opts.signal.aborted || results.interrupted;
-    const exitCode = interrupted ? EXIT.interrupted
-      : results.units.length < (inShard?.length ?? units.size) || results.units.some((u) => u.status === 'error') ? EXIT.unavailable
-      : results.units.some((u) => u.status === 'failed') ? EXIT.checksFailed : EXIT.passed;
-    return { exitCode, units: results.units, interrupted, pool };
+    // Playwright's stderr still reaches the user; its tail is the message if it fails to start.
+    const stderrTail = tailKeeper();
+    pw.stderr?.on('data', (chunk: Buffer) => { stderrTail.push(chunk); process.stderr.write(chunk); });
+    const done = await pw;
+    const { exitCode, units: graded, interrupted } = playwrightOutcome({
+      resultsText: await readFile(resultsFile, 'utf8').catch(() => undefined),
+      exitCode: done.exitCode, signal: done.signal, stderrTail: stderrTail.text(),
+      aborted: opts.signal.aborted, expectedUnits: inShard?.length ?? units.size,
+    });
+    return { exitCode, units: graded, interrupted, pool };
   } finally {
     await broker.close().catch(() => {});
     if (!opts.keep) await pool.stopAll();

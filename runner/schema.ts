@@ -496,20 +496,20 @@ function withoutTypoEchoes(issues: SchemaIssue[]): SchemaIssue[] {
 }
 
 function checkIssues(check: Record<string, unknown>, at: Path): SchemaIssue[] {
-  const hasRun = 'run' in check;
-  const hasCapture = 'capture' in check;
-  if (hasRun && hasCapture) {
-    return [{ path: at, message: 'a check has either run (a command) or capture (a capture to count packets in), found both', fix: 'split it into two checks' }];
+  const kinds = (['run', 'capture', 'spec'] as const).filter((k) => k in check);
+  if (kinds.length > 1) {
+    return [{ path: at, message: `a check has exactly one of run (a command), capture (a capture to count packets in) or spec (a TypeScript check), found ${kinds.join(' and ')}`, fix: 'split it into one check per kind' }];
   }
-  if (!hasRun && !hasCapture) {
-    return [{ path: at, message: 'a check needs run (a command, with on: <machine>) or capture (the name of a capture), found neither',
+  if (kinds.length === 0) {
+    return [{ path: at, message: 'a check needs run (a command, with on: <machine>), capture (the name of a capture) or spec (a TypeScript check, file.spec.ts#name), found none',
       fix: 'add e.g. on: host and run: ping -c 1 10.0.0.2' }];
   }
-  const schema = hasRun ? RunCheckSchema : CaptureCheckSchema;
+  const hasRun = kinds[0] === 'run';
+  const schema = { run: RunCheckSchema, capture: CaptureCheckSchema, spec: SpecCheckSchema }[kinds[0]!];
   const r = schema.safeParse(check, { error: explain, reportInput: true });
   if (r.success) return [];
   return r.error.issues.flatMap((iss) => convert(iss, at).map((x) => {
-    if (!hasRun && x.at === 'key' && x.path.at(-1) === 'on' && x.path.length === at.length + 1) {
+    if (kinds[0] === 'capture' && x.at === 'key' && x.path.at(-1) === 'on' && x.path.length === at.length + 1) {
       return { ...x, fix: 'a capture check counts packets where its capture runs (set on: in captures:); remove on here' };
     }
     if (hasRun && x.at === 'key' && ['packets', 'atLeast', 'atMost'].includes(String(x.path.at(-1)))) {

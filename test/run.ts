@@ -1,5 +1,6 @@
 // Runs the project's own tests with node's test runner: `tsx test/run.ts [unit|e2e|slow] [file filter]`.
-// Tiers run in order (unit first, so a broken build fails in seconds); e2e and slow boot real VMs.
+// Tiers run in order (the typecheck and unit first, so a broken build fails in seconds); e2e and slow
+// boot real VMs.
 // Ends with one plain "N passed, N failed" line over all tiers.
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,14 @@ chmodSync(tapDir, 0o755);
 let passed = 0;
 let failed = 0;
 let exitFailed = false;
+// The typecheck is part of the unit tier: tsx strips types without checking them, so nothing else
+// would notice a type error.
+if (selected.includes('unit') && !filter) {
+  console.log('\n== typecheck (tsc --noEmit) ==');
+  const tsc = await execa('npx', ['--no-install', 'tsc', '--noEmit'], { stdio: 'inherit', reject: false });
+  console.log(tsc.exitCode === 0 ? 'typecheck: ok' : `typecheck: failed (exit ${tsc.exitCode})`);
+  if (tsc.exitCode === 0) passed++; else { failed++; exitFailed = true; }
+}
 for (const tier of selected) {
   const dir = join('test', tier);
   let files: string[] = [];

@@ -19,6 +19,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'apt-get': 'apt',
   'apt-cache': 'apt',
   'ssh-keygen': 'openssh-client',
+  setpriv: 'util-linux',
   ssh: 'openssh-client',
   zstd: 'zstd',
   xz: 'xz-utils',

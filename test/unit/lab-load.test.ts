@@ -129,7 +129,7 @@ test('a missing reference solution is a lab error', async () => {
 test('a check with both run and capture is a lab error', async () => {
   const err = await labError(lab('run-and-capture'));
   assert.equal(err.line, where('run-and-capture', 'name: confused').line);
-  assert.match(err.message, /checks\[0\]: a check has either run .* or capture .*, found both/);
+  assert.match(err.message, /checks\[0\]: a check has exactly one of run .*, capture .* or spec .*, found run and capture/);
 });
 
 test('every problem is listed, in file order, at most 10 of them', async () => {

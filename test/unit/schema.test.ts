@@ -148,19 +148,30 @@ test('a misspelt required key is one problem, not two', () => {
   assert.match(i.message, /unknown key "chekcs"; the required key "checks" is missing/);
 });
 
-test('a check has exactly one of run and capture', () => {
+test('a check has exactly one of run, capture and spec', () => {
   const both = base();
   both.checks[0]!.capture = 'br';
-  assert.match(only(both).message, /either run .* or capture .*, found both/);
+  assert.match(only(both).message, /exactly one of run .*, capture .* or spec .*, found run and capture/);
   const neither = base();
   neither.checks = [{ name: 'x' }];
-  assert.match(only(neither).message, /needs run .* or capture .*, found neither/);
+  assert.match(only(neither).message, /needs run .*, capture .* or spec .*, found none/);
   const capOn = base();
   capOn.captures = [{ name: 'br', on: 'host', interface: 'br00' }];
   capOn.checks.push({ name: 'c', capture: 'br', on: 'host' });
   const i = only(capOn);
   assert.deepEqual(i.path, ['checks', 1, 'on']);
   assert.match(i.fix!, /set on: in captures/);
+});
+
+test('a misspelt key on a spec check is named with its correction, like on a run check', () => {
+  for (const check of [{ name: 's', spec: 'checks.spec.ts#ping', pionts: 2 }, { name: 'r', on: 'host', run: 'true', pionts: 2 }]) {
+    const l = base();
+    l.checks = [check];
+    const i = only(l);
+    assert.deepEqual(i.path, ['checks', 0, 'pionts']);
+    assert.match(i.message, /^unknown key "pionts"/);
+    assert.match(i.fix!, /did you mean "points"\?/);
+  }
 });
 
 test('a missing required field says what it is for', () => {

@@ -47,7 +47,7 @@ nohup unshare --pid --mount --uts --fork --mount-proc --kill-child \
 echo $! > /run/host-c.pid
 
 # wait until it answers
-for i in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:8080/ && break; sleep 0.2; done
+for _ in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:8080/ && break; sleep 0.2; done
 
 echo "[Debug] host mode: ss -ltnp 'sport = :8080'"
 ss -ltnp 'sport = :8080'
@@ -64,7 +64,7 @@ fi
 
 if [ "$1" = "down" ]; then
 
-kill $(cat /run/host-c.pid)
+kill "$(cat /run/host-c.pid)"
 ip netns delete c-none
 ip netns delete c-bridge
 ip link delete docker0

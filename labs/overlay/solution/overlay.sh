@@ -18,7 +18,8 @@ case "$VTEP" in
   *) echo "unknown host: eth1 has '$VTEP'" >&2; exit 1 ;;
 esac
 # Docker's MAC for a container: 02:42 followed by the four bytes of its IP address.
-MAC=$(printf '02:42:%02x:%02x:%02x:%02x' $(echo "$IP" | tr . ' '))
+IFS=. read -r b1 b2 b3 b4 <<<"$IP"
+MAC=$(printf '02:42:%02x:%02x:%02x:%02x' "$b1" "$b2" "$b3" "$b4")
 
 case "${1:-}" in
 up)
