@@ -3,7 +3,7 @@
 // <out>/<student>/ is safe to hand out; <out>/staff/<student>/ has the full staff copy.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { renderClassIndex } from '../reports/class-index.ts';
 import { gradebookCsv, rowFromSummary, type GradebookRow } from '../reports/gradebook.ts';
@@ -24,6 +24,8 @@ export interface ClassEntry {
   label: string;
   /** sha256 of lab.yaml and the file (null without a file): what --resume compares. */
   hash: string | null;
+  /** Why a present entry is not graded (a symbolic link), for the gradebook's detail. */
+  refused?: string;
 }
 
 /** Names a student folder may not take: they hold the class's own outputs. */
@@ -58,17 +60,24 @@ export async function findClass(dir: string, loaded: LoadedLab): Promise<ClassEn
     return name;
   };
   const out: ClassEntry[] = [];
+  // A symbolic link is never followed: one pointing at a host file would upload it into the VM and
+  // show it in that student's report.
+  const link = 'a symbolic link, not followed: submissions are graded only from regular files';
   for (const n of names) {
     const p = join(dir, n);
-    const st = await stat(p).catch(() => undefined);
-    if (st?.isFile()) {
+    const st = await lstat(p).catch(() => undefined);
+    if (st?.isSymbolicLink()) {
+      out.push({ student: unique(n.includes('.') ? n.slice(0, n.lastIndexOf('.')) : n), path: null, label: relative(process.cwd(), p) || p, hash: null, refused: `${n} is ${link}` });
+    } else if (st?.isFile()) {
       const student = unique(n.includes('.') ? n.slice(0, n.lastIndexOf('.')) : n);
       out.push({ student, path: p, label: relative(process.cwd(), p) || p, hash: inputHash(labText, await readFile(p)) });
     } else if (st?.isDirectory()) {
       const student = unique(n);
       const inner = join(p, file);
-      const ok = existsSync(inner) && (await stat(inner)).isFile();
-      out.push({ student, path: ok ? inner : null, label: relative(process.cwd(), ok ? inner : p) || p, hash: ok ? inputHash(labText, await readFile(inner)) : null });
+      const ist = await lstat(inner).catch(() => undefined);
+      const ok = !!ist?.isFile();
+      out.push({ student, path: ok ? inner : null, label: relative(process.cwd(), ok ? inner : p) || p, hash: ok ? inputHash(labText, await readFile(inner)) : null,
+        ...(ist?.isSymbolicLink() ? { refused: `${n}/${file} is ${link}` } : {}) });
     }
   }
   if (out.length === 0) throw new UsageError(`--submissions: no submission in ${dir}`, `put one file (e.g. alice.sh) or one folder holding ${file} per student there`);
@@ -93,7 +102,7 @@ export async function alreadyGraded(out: string, e: ClassEntry): Promise<boolean
 // A student without the submission file: a report that says so, every check at 0.
 export async function writeMissingReport(out: string, e: ClassEntry, loaded: LoadedLab): Promise<void> {
   const { lab } = loaded;
-  const why = `no ${lab.submission!.file} in ${e.label}`;
+  const why = e.refused ?? `no ${lab.submission!.file} in ${e.label}`;
   const checks: CheckResult[] = lab.checks.map((c) => ({
     id: c.id, name: c.name, status: 'error', points: 0, maxPoints: c.points, visibility: c.visibility,
     expected: '', got: 'not run: no submission', durationMs: 0, commands: [], reason: why, ...(c.group ? { group: c.group } : {}),
@@ -120,7 +129,7 @@ export async function writeClassReports(out: string, loaded: LoadedLab, entries:
     const links = { report: `${e.student}/index.html`, staffReport: `staff/${e.student}/index.html` };
     if (!e.path) {
       const maxScore = totals(loaded.lab.checks.map((c) => ({ status: 'error', points: 0, maxPoints: c.points, group: c.group }) as CheckResult), loaded.lab.groups).maxScore;
-      rows.push({ student: e.student, status: 'missing', score: 0, maxScore, checks: Object.fromEntries(loaded.lab.checks.map((c) => [c.id, 0])), durationMs: null, detail: `no ${loaded.lab.submission!.file} in ${e.label}`, ...links });
+      rows.push({ student: e.student, status: 'missing', score: 0, maxScore, checks: Object.fromEntries(loaded.lab.checks.map((c) => [c.id, 0])), durationMs: null, detail: e.refused ?? `no ${loaded.lab.submission!.file} in ${e.label}`, ...links });
       continue;
     }
     const s = await readSummary(staffDir(out, e));

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { createColors } from 'picocolors';
 import type { CheckResult, RunResult } from '../reports/model.ts';
 import { formatTerminalSummary } from '../reports/terminal.ts';
+import { terminalSafe } from '../reports/terminal-safe.ts';
 import { InfraError } from '../vm/errors.ts';
 import { withSbinPath } from '../vm/host-tools.ts';
 import { stopAllVmSets } from '../vm/lab-vms.ts';
@@ -179,7 +180,7 @@ async function printOutcome(outcome: RunOutcome, json: boolean): Promise<void> {
       const result = JSON.parse(await readFile(join(u.outDir, 'result.json'), 'utf8')) as RunResult;
       process.stdout.write('\n' + formatTerminalSummary(result, { color: !process.env.NO_COLOR && !!process.stdout.isTTY }) + '\n');
     } catch { /* the reporter wrote nothing: the error below says why */ }
-    if (u.error) process.stderr.write(color.red(`${u.unit}: ${u.error}\n`));
+    if (u.error) process.stderr.write(color.red(`${u.unit}: ${terminalSafe(u.error)}\n`));
     process.stdout.write(`report: ${relative(process.cwd(), join(u.outDir, 'index.html'))}\n`);
   }
   if (outcome.interrupted) process.stderr.write(color.yellow('interrupted: the reports hold what finished\n'));
@@ -191,9 +192,11 @@ function printClass(outcome: RunOutcome, json: boolean): void {
   if (json) { process.stdout.write(JSON.stringify(k.rows, null, 2) + '\n'); return; }
   const c = createColors(!process.env.NO_COLOR && !!process.stdout.isTTY);
   const paint = { graded: c.green, failed: c.yellow, missing: c.yellow, timeout: c.red, crashed: c.red, error: c.red } as const;
-  const w = Math.max(...k.rows.map((r) => r.student.length));
+  const rows = k.rows.map((r) => ({ ...r, student: terminalSafe(r.student), detail: r.detail && terminalSafe(r.detail) }));
+  const w = Math.max(...rows.map((r) => r.student.length));
   process.stdout.write('\n');
-  for (const r of k.rows) {
+  // A row's detail is the last line the submission wrote to stderr: guest text.
+  for (const r of rows) {
     const score = r.score === null ? '–' : `${Math.round(r.score * 100) / 100}/${Math.round((r.maxScore ?? 0) * 100) / 100}`;
     process.stdout.write(`  ${r.student.padEnd(w)}  ${score.padStart(7)}  ${paint[r.status](r.status)}${r.detail ? c.dim(`  ${r.detail.split('\n')[0]}`) : ''}\n`);
   }
@@ -234,13 +237,14 @@ async function listLabs(paths: string[], json: boolean): Promise<number> {
 // One clear line (or two, with the fix) and a distinct exit code; never a stack trace.
 export function reportError(err: unknown): number {
   const say = (msg: string, fix?: string) => {
-    process.stderr.write(`${color.red('error:')} ${msg}\n${fix ? `  ${color.dim('fix:')} ${fix.replace(/\n/g, '\n  ')}\n` : ''}`);
+    // Messages may quote guest text (console lines, a command's output).
+    process.stderr.write(`${color.red('error:')} ${terminalSafe(msg)}\n${fix ? `  ${color.dim('fix:')} ${terminalSafe(fix).replace(/\n/g, '\n  ')}\n` : ''}`);
   };
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.passed;
     return EXIT.usage; // commander already printed its message
   }
-  if (err instanceof LabError) { process.stderr.write(`${color.red('error:')} ${err.message}\n`); return EXIT.usage; }
+  if (err instanceof LabError) { process.stderr.write(`${color.red('error:')} ${terminalSafe(err.message)}\n`); return EXIT.usage; }
   if (err instanceof UsageError) { say(err.message, err.fix); return EXIT.usage; }
   if (err instanceof InfraError) { say(err.message, err.fix); return EXIT.unavailable; }
   if (err instanceof Error && err.name === 'KernelSpecError') { say(err.message); return EXIT.usage; }

@@ -1,6 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { CappedLog, ConsoleLines, consoleLogBytes } from './console-lines.ts';
 import { InfraError } from './errors.ts';
 import type { EventSink } from './events.ts';
 import { qemuArgs, type QemuMachineSpec } from './qemu-args.ts';
@@ -21,6 +22,7 @@ export class QemuProcess {
   private child: ResultPromise | undefined;
   private tail: string[] = [];
   private log: WriteStream | undefined;
+  private capped: CappedLog | undefined;
   private exitInfo: { code: number | null; signal: string | undefined } | undefined;
   private waiters: Array<() => void> = [];
   private readySeen = false;
@@ -45,17 +47,14 @@ export class QemuProcess {
       cwd: this.runDir.path,
     });
     if (this.child.pid) await recordPid(this.runDir, this.spec.name, this.child.pid);
-    let partial = '';
-    const onData = (buf: Buffer) => {
-      const text = partial + buf.toString('utf8');
-      const lines = text.split(/\r?\n/);
-      partial = lines.pop() ?? '';
-      for (const raw of lines) this.onLine(raw);
-    };
-    this.child.stdout?.on('data', onData);
-    this.child.stderr?.on('data', onData);
+    const log = this.log;
+    this.capped = new CappedLog((t) => log.write(t), consoleLogBytes());
+    // One splitter per stream: QEMU's own stderr must not join the guest's unfinished console line.
+    const splitters = [new ConsoleLines((l) => this.onLine(l)), new ConsoleLines((l) => this.onLine(l))];
+    this.child.stdout?.setEncoding('utf8').on('data', (t: string) => splitters[0]!.push(t));
+    this.child.stderr?.setEncoding('utf8').on('data', (t: string) => splitters[1]!.push(t));
     this.child.then((r) => {
-      if (partial) this.onLine(partial);
+      for (const s of splitters) s.end();
       this.exitInfo = { code: r.exitCode ?? null, signal: r.signal ?? undefined };
       this.log?.end();
       this.wake();
@@ -64,7 +63,7 @@ export class QemuProcess {
 
   private onLine(raw: string) {
     const line = raw.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '').replace(/\r/g, '');
-    this.log?.write(line + '\n');
+    this.capped?.line(line);
     this.tail.push(line);
     if (this.tail.length > CONSOLE_TAIL_LINES) this.tail.shift();
     if (line.includes(READY_MARKER)) this.readySeen = true;

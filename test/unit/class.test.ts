@@ -2,7 +2,7 @@
 // limits every submission runs under.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -46,6 +46,33 @@ test('students: a file each (name without extension) or a folder holding the lab
     assert.notEqual(inputHash('ab', Buffer.from('c')), inputHash('a', Buffer.from('bc')));
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a symbolic link in the submissions folder is never followed: the student is not graded and the row says why', async () => {
+  const loaded = await loadLab(LAB);
+  const secret = await classDir({ 'secret.txt': 'host secret' });
+  const dir = await classDir({ 'alice.sh': 'echo a', 'carol/notes.txt': 'x' });
+  try {
+    await symlink(join(secret, 'secret.txt'), join(dir, 'mallory.sh'));
+    await symlink(join(secret, 'secret.txt'), join(dir, 'carol', 'bridge.sh'));
+    await symlink(secret, join(dir, 'eve'));
+    const entries = await findClass(dir, loaded);
+    assert.deepEqual(entries.map((e) => [e.student, e.path, e.refused ?? null]), [
+      ['alice', join(dir, 'alice.sh'), null],
+      ['carol', null, 'carol/bridge.sh is a symbolic link, not followed: submissions are graded only from regular files'],
+      ['eve', null, 'eve is a symbolic link, not followed: submissions are graded only from regular files'],
+      ['mallory', null, 'mallory.sh is a symbolic link, not followed: submissions are graded only from regular files'],
+    ]);
+    const out = await mkdtemp(join(tmpdir(), 'netlab-class-out-'));
+    await writeMissingReport(out, entries.find((e) => e.student === 'mallory')!, loaded);
+    const report = await readFile(join(out, 'mallory', 'index.html'), 'utf8');
+    assert.doesNotMatch(report, /host secret/);
+    assert.match(report, /symbolic link, not followed/);
+    await rm(out, { recursive: true, force: true });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await rm(secret, { recursive: true, force: true });
   }
 });
 
