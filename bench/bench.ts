@@ -101,7 +101,7 @@ async function classWall(size: number): Promise<{ ms: number; workers: string; s
     const subs = join(root, 'submissions');
     mkdirSync(subs);
     const sources = [join(repo, 'labs/bridge/solution/bridge.sh'),
-      ...readdirSync(join(repo, 'test/fixtures/submissions/bridge')).sort().map((f) => join(repo, 'test/fixtures/submissions/bridge', f))];
+      ...readdirSync(join(repo, 'labs/bridge/examples')).sort().map((f) => join(repo, 'labs/bridge/examples', f))];
     for (let i = 0; i < size; i++) copyFileSync(sources[i % sources.length]!, join(subs, `student${String(i + 1).padStart(2, '0')}.sh`));
     const cli = join(repo, 'bin/netlab-run.mjs');
     // Warm image, kernel and snapshot first, unmeasured.

@@ -7,8 +7,9 @@ for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw err; });
 }
 
-// The bundle of the same sources starts ~0.5 s sooner (bin/cli-bundle.mjs); NETLAB_TSX=1, or a
-// checkout where it cannot be written, runs the sources through tsx.
+// The bundle of the same sources starts ~0.5 s sooner (bin/cli-bundle.mjs); NETLAB_TSX=1, a checkout
+// where it cannot be written, or an installed package without its packed bundle runs the sources
+// through tsx.
 const bundle = process.env.NETLAB_TSX === '1' ? undefined : await cliBundle();
 let cli;
 if (bundle) {

@@ -28,11 +28,11 @@ export interface GradescopeResults {
 }
 
 /** Characters of command output kept per test: Gradescope shows it in a collapsed <pre>. */
-const OUTPUT_CHARS = 4000;
+export const OUTPUT_CHARS = 4000;
 
-const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}\n… (${s.length - n} more characters in the full report)` : s);
+export const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}\n… (${s.length - n} more characters in the full report)` : s);
 
-function commandText(c: CommandRecord): string {
+export function commandText(c: CommandRecord): string {
   const exit = c.timedOut ? 'timed out' : c.exitCode === null ? 'no exit code' : `exit ${c.exitCode}`;
   return `[${c.machine}]$ ${c.command}\n${c.stdout}${c.stderr ? `${c.stdout && !c.stdout.endsWith('\n') ? '\n' : ''}[stderr]\n${c.stderr}` : ''}${c.stdout || c.stderr ? '\n' : ''}[${exit}, ${formatDuration(c.durationMs)}]`;
 }
@@ -49,7 +49,8 @@ function testOutput(c: CheckResult): string {
   return lines.join('\n');
 }
 
-function runOutput(r: RunResult): string {
+/** The run in words for a student: lab, score, and why a submission crashed or timed out. */
+export function runOutput(r: RunResult): string {
   const lines = [`${r.lab.title} (${r.lab.name}) on ${r.kernel.name} ${r.kernel.version}`, `Score: ${formatPoints(r.score)}/${formatPoints(r.maxScore)}`];
   if (r.status === 'error') {
     lines.push('', `The grader could not finish running your submission (${r.error ?? 'infrastructure error'}).`,

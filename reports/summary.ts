@@ -1,6 +1,7 @@
 // Writes a run's report folder: index.html (people), summary.json (machines), result.json (everything
 // the viewer may see). A student's folder is written from studentView(): nothing of hidden checks.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from './write-atomic.ts';
 import { join } from 'node:path';
 import { toGradescope } from './gradescope.ts';
 import { renderHtml, type HtmlOptions } from './html.ts';
@@ -61,7 +62,7 @@ export function summarize(r: RunResult): Summary {
 export async function writeSummary(result: RunResult, outDir: string): Promise<string> {
   await mkdir(outDir, { recursive: true });
   const file = join(outDir, 'summary.json');
-  await writeFile(file, JSON.stringify(summarize(result), null, 2) + '\n');
+  await writeFileAtomic(file, JSON.stringify(summarize(result), null, 2) + '\n');
   return file;
 }
 
@@ -75,8 +76,9 @@ export async function writeReport(result: RunResult, outDir: string, opts: HtmlO
   await mkdir(outDir, { recursive: true });
   const html = join(outDir, 'index.html');
   const full = join(outDir, 'result.json');
-  await writeFile(html, renderHtml(shown, opts));
-  await writeFile(full, JSON.stringify(shown, null, 2) + '\n');
+  await writeFileAtomic(html, renderHtml(shown, opts));
+  await writeFileAtomic(full, JSON.stringify(shown, null, 2) + '\n');
+  // Last: a summary.json means the folder is complete (what --resume trusts).
   const summary = await writeSummary(shown, outDir);
   return { dir: outDir, html, summary, result: full };
 }
@@ -85,6 +87,6 @@ export async function writeReport(result: RunResult, outDir: string, opts: HtmlO
 export async function writeGradescope(result: RunResult, dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'results.json');
-  await writeFile(file, JSON.stringify(toGradescope(result), null, 2) + '\n');
+  await writeFileAtomic(file, JSON.stringify(toGradescope(result), null, 2) + '\n');
   return file;
 }

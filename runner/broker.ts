@@ -1,3 +1,4 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DownMachine, UnitLease } from './units.ts';
@@ -19,11 +20,16 @@ export type BrokerOp = 'acquire' | 'release' | 'health' | 'kill';
 
 export interface Broker { url: string; close(): Promise<void> }
 
+// Any local process, and any web page (a no-cors POST), can reach a loopback port: the broker answers
+// only requests whose path starts with a secret made for this run, which travels to the workers in
+// their environment (NETLAB_BROKER holds the whole URL), and never one a browser sent (Origin).
 export async function startBroker(h: BrokerHandlers): Promise<Broker> {
+  const secret = randomBytes(24).toString('base64url');
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://broker');
-    const m = /^\/units\/([^/]+)\/(acquire|release|health|kill)$/.exec(url.pathname);
-    if (!m || req.method !== 'POST') { res.writeHead(404).end(); return; }
+    const m = /^\/([^/]+)\/units\/([^/]+)\/(acquire|release|health|kill)$/.exec(url.pathname);
+    if (!m || req.method !== 'POST' || req.headers.origin !== undefined || !sameSecret(m[1]!, secret)) { res.writeHead(404).end(); return; }
+    m.splice(1, 1);
     const id = decodeURIComponent(m[1]!);
     const q = url.searchParams;
     try {
@@ -44,9 +50,15 @@ export async function startBroker(h: BrokerHandlers): Promise<Broker> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}/${secret}`,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
+}
+
+function sameSecret(given: string, secret: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export class BrokerError extends Error {

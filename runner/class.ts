@@ -3,7 +3,8 @@
 // <out>/<student>/ is safe to hand out; <out>/staff/<student>/ has the full staff copy.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../reports/write-atomic.ts';
 import { join, relative } from 'node:path';
 import { renderClassIndex } from '../reports/class-index.ts';
 import { gradebookCsv, rowFromSummary, type GradebookRow } from '../reports/gradebook.ts';
@@ -141,9 +142,9 @@ export async function writeClassReports(out: string, loaded: LoadedLab, entries:
   }
   const ids = loaded.lab.checks.map((c) => c.id);
   const gradebook = join(out, 'gradebook.csv');
-  await writeFile(gradebook, gradebookCsv(rows, ids));
+  await writeFileAtomic(gradebook, gradebookCsv(rows, ids));
   const index = join(out, 'index.html');
-  await writeFile(index, renderClassIndex({
+  await writeFileAtomic(index, renderClassIndex({
     lab: { name: loaded.lab.name, title: loaded.lab.title }, generatedAt: new Date().toISOString(),
     checks: loaded.lab.checks.map((c) => ({ id: c.id, name: c.name, maxPoints: c.points })), rows,
   }));

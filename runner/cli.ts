@@ -21,6 +21,8 @@ import { finishMatrix, loadBaseline } from './matrix-run.ts';
 import { mergeCommand } from './merge.ts';
 import { parseShard } from './shard.ts';
 import { shellCommand } from './shell-command.ts';
+import { verifyCommand, type VerifyOptions } from './verify.ts';
+import { initCommand } from './init-command.ts';
 import type { VmPool } from './vm-pool.ts';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -40,6 +42,8 @@ Examples:
                                                   kernel matrix (matrix.html), regressions vs last night
   netlab-run labs -k debian:bookworm -k debian:sid --shard 1/2 --out shard1
   netlab-run merge shard1 shard2 --out nightly    one report and matrix from the shards
+  netlab-run verify labs/bridge                   grade the reference and the lab's examples: each gets its declared score?
+  netlab-run init my-course                       a course repository using netlab-run: a sample lab, CI, Gradescope
   netlab-run labs/bridge --keep                   leave the VMs up to look around
   netlab-run shell labs/bridge host               a shell in a lab machine
   netlab-run labs/bridge --backend vagrant        the same lab on Vagrant (vagrant-libvirt) machines
@@ -51,9 +55,9 @@ Exit codes: 0 all checks passed, 1 some check failed, 2 usage or lab error,
 With --submissions: 0 every submission was graded, 69 some could not be.
 With --baseline: 1 when a cell or check regressed or a new failure appeared; failures the baseline
 had too exit 1, or 0 with --allow-known. Defaults come from netlab.config.yaml (kernels:, labs:, ...).
-Docs: docs/lab-format.md, docs/grading.md, docs/gradescope.md, docs/nightly.md, docs/vagrant.md`;
+Docs: docs/lab-format.md, docs/grading.md, docs/gradescope.md, docs/courses.md, docs/nightly.md, docs/vagrant.md`;
 
-const FORMATS = ['gradescope', 'junit'];
+const FORMATS = ['gradescope', 'prairielearn', 'junit'];
 
 // "64K", "1M", "4096" → bytes (powers of 1024).
 export function parseSize(v: string): number {
@@ -73,7 +77,7 @@ export function buildProgram(): Command {
     .option('-s, --submission <file>', 'the student\'s file to grade (default: the lab\'s reference solution)')
     .option('--submissions <dir>', 'grade a class: one file (alice.sh) or folder (bob/<file>) per student, each in fresh VMs; writes gradebook.csv and a staff index.html')
     .option('--resume', 'with --submissions: keep the grades of students whose file and lab.yaml did not change', false)
-    .option('--format <name>', `extra output (repeatable): ${FORMATS.join(', ')} (Gradescope results.json; junit.xml)`, (v: string, prev: string[]) => {
+    .option('--format <name>', `extra output (repeatable): ${FORMATS.join(', ')} (Gradescope results.json; PrairieLearn prairielearn/results.json; junit.xml)`, (v: string, prev: string[]) => {
       if (!FORMATS.includes(v)) throw new UsageError(`--format takes ${FORMATS.join(' or ')}, got ${v}`);
       return [...prev, v];
     }, [])
@@ -110,6 +114,23 @@ export function buildProgram(): Command {
     .option('-v, --verbose', 'show the output of playwright merge-reports', false)
     .exitOverride()
     .action(async (dirs: string[], o) => { process.exitCode = await mergeCommand(dirs, o); });
+  program.command('verify')
+    .description('grade each lab\'s reference and the example submissions its lab.yaml lists (examples:), and check each gets the declared score')
+    .argument('[labs...]', 'lab folders, lab.yaml files, or folders of labs', [])
+    .option('-o, --out <dir>', 'reports folder: <lab>/<example>/ per example, with gradebook.csv and a staff index.html per lab', 'netlab-verify')
+    .option('-k, --kernel <name>', 'kernel to grade on (default: each lab\'s kernel)')
+    .option('-j, --workers <n>', 'units at once (default: as for a class)', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new UsageError(`--workers takes a whole number ≥ 1, got ${v}`); return n; })
+    .addOption(new Option('--accel <accel>').choices(['kvm', 'tcg']))
+    .option('--json', 'print the verdicts as JSON on stdout', false)
+    .option('-v, --verbose', 'show boot consoles and build output', false)
+    .addHelpText('after', '\nExit codes: 0 every example got its declared grade (the reference full marks), 1 the lab\'s checks do not grade\nits examples as declared, 2 usage or lab error, 69 an example could not be graded (infrastructure).')
+    .exitOverride()
+    .action(async (labs: string[], o: VerifyOptions) => { process.exitCode = await verifyCommand(labs, o); });
+  program.command('init')
+    .description('write a course repository that has netlab-run as a dependency: package.json, a sample lab, a CI workflow, Gradescope files')
+    .argument('[dir]', 'a new or empty folder (default: the current one)')
+    .exitOverride()
+    .action(async (dir: string | undefined) => { process.exitCode = await initCommand(dir); });
   program.command('shell')
     .description('open a shell in a lab machine (of a run kept with --keep, or freshly booted)')
     .argument('<lab>', 'lab folder or lab.yaml')

@@ -130,6 +130,7 @@ netlab-run boots the VMs, runs everything over SSH, grades the checks and writes
 labs/bridge/
 ├── lab.yaml              the lab (this page)
 ├── solution/bridge.sh    reference solution (submission.reference), graded when no --submission is given
+├── examples/*.sh         example submissions (examples:) with the score each must get: netlab-run verify
 └── *.spec.ts             checks written in TypeScript, named by lab.yaml's spec checks
 \`\`\`
 
@@ -232,6 +233,35 @@ A lab outside this repository imports the same functions as \`import { labCheck,
 Every \`*.spec.ts\` beside \`lab.yaml\` must be named by a check, and every name must be an exported
 function: both are checked when the lab loads (exit 2), not in the middle of a graded run.
 
+## Example submissions and \`netlab-run verify\`
+
+A lab's checks are code, and they need tests like code: does the reference get full marks, and does
+each typical mistake lose exactly the points it should, on the checks that should catch it?
+\`examples\` lists example submissions (files in the lab folder, e.g. \`examples/no-lo.sh\`), each with
+the exact \`score\` it must get and, optionally, \`failed\`: the ids of exactly the checks that must
+not pass (a check that fails or errors; a skipped one is neither).
+
+\`\`\`yaml
+examples:                       # graded by \`netlab-run verify\`; the reference always must get full marks
+  - file: examples/no-lo.sh     # relative to the lab folder
+    score: 16                   # the exact score it must get
+    failed: [lo-is-up-in-both-namespaces]   # optional: exactly these check ids do not pass
+\`\`\`
+
+\`netlab-run verify labs/veth\` (or \`netlab-run verify labs\` for every lab) grades the reference and
+every example, each in its own VMs and several at once, as a class is graded, and prints one line
+per submission: the score it got against the one declared, and the checks that differ. A lab
+without examples has its reference graded alone, and verify says that no mistakes are declared.
+Exit codes: 0 every submission got its declared grade; **1 the lab's checks do not grade its
+examples as declared** (a wrong score, or other checks failing than declared); 2 a usage or lab
+error; 69 a submission could not be graded (infrastructure: run it again).
+
+\`--out DIR\` (default \`netlab-verify\`) keeps every report: \`DIR/<lab>/<example>/\` (what a student
+would get, hints included), \`DIR/<lab>/staff/<example>/\` (the full copy: \`result.json\`,
+\`summary.json\`), \`gradebook.csv\` and a staff \`index.html\` per lab; \`DIR/verify.json\` holds
+the verdicts that \`--json\` prints. The reference is named \`reference\`, an example after its file
+(\`examples/no-lo.sh\` → \`no-lo\`).
+
 ## Links and NICs
 
 Every machine has a management NIC, \`eth0\`, used for SSH only. Each link a machine is on adds a NIC:
@@ -261,6 +291,8 @@ Besides types and formats, loading a lab checks that:
 - check names, check ids (given or derived from the name), capture names and link names are unique;
 - \`stdout.matches\`/\`stderr.matches\` regular expressions compile;
 - \`submission.reference\` is a file in the lab folder;
+- every example's \`file\` is a file in the lab folder, listed once; its \`score\` is at most the
+  lab's maximum and its \`failed\` ids name checks; a lab with examples has a submission;
 - every spec check's file loads and exports the function it names, and every \`*.spec.ts\` beside
   \`lab.yaml\` is named by a check.
 

@@ -75,14 +75,16 @@ export function pointsFor(points: number, v: Verdict): number {
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
 // "3/4", "0.75", "75%" → 0.75; anything else → undefined.
+// A share above 1 is no share: a bare "2" (2 of what?) or "5/4" earns nothing rather than full marks,
+// so a checker's stray count or a student's echo cannot round up to 100 %.
 export function parseFraction(text: string): number | undefined {
   const t = text.trim();
+  let f: number | undefined;
   let m = /^(\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)$/.exec(t);
-  if (m) return Number(m[2]) > 0 ? Number(m[1]) / Number(m[2]) : undefined;
-  m = /^(\d+(?:\.\d+)?)\s*%$/.exec(t);
-  if (m) return Number(m[1]) / 100;
-  m = /^(\d*\.?\d+)$/.exec(t);
-  return m ? Number(m[1]) : undefined;
+  if (m) f = Number(m[2]) > 0 ? Number(m[1]) / Number(m[2]) : undefined;
+  else if ((m = /^(\d+(?:\.\d+)?)\s*%$/.exec(t))) f = Number(m[1]) / 100;
+  else if ((m = /^(\d*\.?\d+)$/.exec(t))) f = Number(m[1]);
+  return f !== undefined && f <= 1 ? f : undefined;
 }
 
 // A check with `partial` earns a share of its points from its stdout (its exit code does not matter):
@@ -93,7 +95,7 @@ export function judgePartial(check: RunCheck, r: ExecResult): Verdict {
   if (partial === 'fraction') {
     const last = r.stdout.trimEnd().split('\n').at(-1) ?? '';
     const f = parseFraction(last);
-    if (f === undefined) return { pass: false, fraction: 0, expected: describePartial(check), got: `the last line of stdout is not a fraction: ${JSON.stringify(clip(last.trim()))}` };
+    if (f === undefined) return { pass: false, fraction: 0, expected: describePartial(check), got: `the last line of stdout is not a share between 0 and 1: ${JSON.stringify(clip(last.trim()))}` };
     const fraction = Math.max(0, Math.min(1, f));
     return { pass: fraction >= 1, fraction, expected: describePartial(check), got: `${JSON.stringify(last.trim())}: ${Math.round(fraction * 100)}%` };
   }

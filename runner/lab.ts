@@ -4,6 +4,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { checkLab, formatPath, type Lab, type SchemaIssue } from './schema.ts';
+import { exampleProblems } from './examples.ts';
 import { checkSpecRefs, specFilesOf } from './spec-checks.ts';
 
 export const LAB_FILE = 'lab.yaml';
@@ -159,6 +160,12 @@ export async function loadLab(pathArg: string): Promise<LoadedLab> {
     }
   }
   if (result.ok) {
+    issues.push(...exampleProblems(result.lab));
+    for (const [i, ex] of result.lab.examples.entries()) {
+      if ((await kindOf(resolve(dir, ex.file))) === 'file') continue;
+      issues.push({ path: ['examples', i, 'file'], message: `no file ${ex.file} in the lab folder ${displayPath(dir)}`,
+        fix: 'add the example submission there (the path is relative to the lab folder), or remove this example' });
+    }
     const { problems } = await checkSpecRefs(result.lab, dir);
     issues.push(...problems.map((p) => ({ path: ['checks', p.index, 'spec'], message: p.message, fix: p.fix })));
   }

@@ -1,6 +1,7 @@
 // After a run (or a merge of shards): the kernel matrix of its units (matrix.json, matrix.html in the
 // report folder), the comparison with --baseline, its terminal lines and the exit code they make.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../reports/write-atomic.ts';
 import { join, relative } from 'node:path';
 import { renderMatrixHtml } from '../reports/matrix-html.ts';
 import { buildMatrix, compareWithBaseline, formatMatrixTerminal, parseBaseline, type Baseline, type Matrix, type MatrixInput } from '../reports/matrix.ts';
@@ -73,9 +74,9 @@ export async function finishMatrix(units: MatrixUnit[], runExit: number, o: Matr
   if (units.length === 0) return runExit;
   let m = await matrixOf(units, o.outDir);
   if (o.baseline) m = compareWithBaseline(m, o.baseline);
-  await writeFile(join(o.outDir, 'matrix.json'), JSON.stringify(m, null, 2) + '\n');
+  await writeFileAtomic(join(o.outDir, 'matrix.json'), JSON.stringify(m, null, 2) + '\n');
   const html = join(o.outDir, 'matrix.html');
-  await writeFile(html, renderMatrixHtml(m));
+  await writeFileAtomic(html, renderMatrixHtml(m));
   o.print('\n' + formatMatrixTerminal(m, { color: o.color, path: relative(process.cwd(), html) || html }) + '\n');
   return matrixExitCode(runExit, m, o.allowKnown);
 }

@@ -12,7 +12,7 @@ import { createColors } from 'picocolors';
 import { UsageError } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
 import { finishMatrix, loadBaseline } from './matrix-run.ts';
-import { playwrightCli } from './playwright/config.ts';
+import { playwrightCli, playwrightNodeEnv } from './playwright/config.ts';
 import type { UnitOutcome } from './run.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -79,7 +79,7 @@ export async function mergeCommand(paths: string[], o: MergeOptions): Promise<nu
     const resultsFile = join(work, 'results.json');
     const r = await execa(process.execPath, [playwrightCli(), 'merge-reports', '--config', config, blobs], {
       reject: false, all: true, cancelSignal: o.signal,
-      env: { NETLAB_OUT_DIR: outDir, NETLAB_RESULTS_FILE: resultsFile, PLAYWRIGHT_HTML_OPEN: 'never', FORCE_COLOR: '0' },
+      env: { ...playwrightNodeEnv(), NETLAB_OUT_DIR: outDir, NETLAB_RESULTS_FILE: resultsFile, PLAYWRIGHT_HTML_OPEN: 'never', FORCE_COLOR: '0' },
     });
     if (o.verbose) process.stderr.write(r.all ?? '');
     let results: { interrupted: boolean; units: UnitOutcome[] };

@@ -29,11 +29,6 @@ export function kernelInRange(release: string, range: string): boolean {
   });
 }
 
-/** The shell command that prints each of `modules` the guest's kernel lacks (built in counts as present). */
-export function missingModulesCommand(modules: string[]): string {
-  return `for m in ${modules.map((m) => m.replace(/[^A-Za-z0-9_-]/g, '')).join(' ')}; do modinfo -F filename "$m" >/dev/null 2>&1 || echo "$m"; done`;
-}
-
 /** Why a check cannot run on this kernel, or undefined when it can. */
 export function unmetRequirement(req: { kernel?: string; modules?: string[] } | undefined, release: string, missingModules: string[]): string | undefined {
   if (!req) return undefined;

@@ -51,7 +51,7 @@ export interface RunOptions {
 export interface UnitOutcome { unit: string; outDir: string; staffDir?: string; status: 'passed' | 'failed' | 'error'; score: number; maxScore: number; error?: string }
 export interface RunOutcome { exitCode: number; units: UnitOutcome[]; interrupted: boolean; pool?: VmPool; class?: ClassReports }
 
-type PlannedUnit = PoolUnit & { loaded: LoadedLab; outDir: string; staffDir: string; inputHash?: string };
+export type PlannedUnit = PoolUnit & { loaded: LoadedLab; outDir: string; staffDir: string; inputHash?: string };
 
 /** Host memory a unit needs: each VM's RAM plus QEMU's own (TCG code buffer, devices), in MiB. */
 const QEMU_OVERHEAD_MIB = 160;
@@ -141,7 +141,7 @@ export async function runLabs(opts: RunOptions): Promise<RunOutcome> {
   return { ...outcome, exitCode, class: reports };
 }
 
-async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>, outDir: string, playwrightDir: string, formats: string[]): Promise<RunOutcome> {
+export async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>, outDir: string, playwrightDir: string, formats: string[]): Promise<RunOutcome> {
   await requireTools(HOST_TOOLS);
   const image = await ensureImage({ onEvent: opts.onEvent, signal: opts.signal });
   const kernelNames = new Set<string>();
@@ -198,7 +198,8 @@ async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>, outDi
     // A shard boots only its own units: Playwright says which (runner/shard.ts).
     const inShard = opts.shard ? await unitsOfShard(files, opts.shard, opts.signal) : undefined;
     if (inShard) pool.prewarm(inShard, ahead);
-    const pw = execa(process.execPath, [playwrightCli(), 'test', '--config', files.config, ...(opts.shard ? ['--shard', opts.shard] : [])], {
+    // --pdeathsig: a kill -9 of netlab-run takes Playwright (and so its workers) with it, as it does QEMU.
+    const pw = execa('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, playwrightCli(), 'test', '--config', files.config, ...(opts.shard ? ['--shard', opts.shard] : [])], {
       stdio: ['ignore', 'inherit', 'pipe'], reject: false, cancelSignal: opts.signal, forceKillAfterDelay: 5000,
       env: {
         ...files.env, NETLAB_BROKER: broker.url, NETLAB_RESULTS_FILE: resultsFile, PLAYWRIGHT_HTML_OPEN: 'never',

@@ -192,7 +192,7 @@ const RunCheckInput = z.strictObject({
       of: z.number().int().min(1).describe('How many matching lines earn all the points; each earns points/of.'),
     }).meta({ title: 'Partial credit by lines', description: 'Each stdout line matching `lines` earns `points / of`, up to `points`.' }),
   ], { error: 'expected "fraction", or { lines: <regex>, of: <count> }' }).optional()
-    .describe('Partial credit, instead of `expect`: the check earns a share of its points from its stdout, whatever its exit code. `fraction`: the last line of stdout is the share ("3/4", "0.75" or "75%"); `{ lines: REGEX, of: N }`: each stdout line matching REGEX earns points/N. It passes only with all its points; a timeout earns 0. Default: none (all or nothing).'),
+    .describe('Partial credit, instead of `expect`: the check earns a share of its points from its stdout, whatever its exit code. `fraction`: the last line of stdout is the share from 0 to 1 ("3/4", "0.75" or "75%"; above 1, such as a bare "2", earns 0); `{ lines: REGEX, of: N }`: each stdout line matching REGEX earns points/N. It passes only with all its points; a timeout earns 0. Default: none (all or nothing).'),
   ...checkCommon,
 }).meta({ title: 'Run check', description: 'A check that runs a command and judges its exit code and output.' });
 
@@ -237,6 +237,13 @@ const CollectSchema = z.union([
   .transform((c) => (typeof c === 'string' ? { on: '*', run: c, name: c } : { on: c.on, run: c.run, name: c.name ?? c.run }))
   .describe('A command whose output (the final state) goes in the report: a string runs on every machine; { on, run, name } picks one.');
 
+const ExampleSchema = z.strictObject({
+  file: z.string().min(1).describe('The example submission, relative to the lab folder, e.g. examples/no-lo.sh. Must exist. Required.'),
+  score: z.number().min(0).describe('The exact score it must get (at most the lab\'s maximum). Required.'),
+  failed: z.array(z.string().regex(CHECK_ID, { error: 'expected a check id like "ping-net1-net2"' })).optional()
+    .describe('The ids of exactly the checks that must not pass (fail or error; a skipped check is neither), e.g. [lo-is-up-in-both-namespaces]; `[]` when all must pass. Default: not compared, only the score.'),
+}).meta({ title: 'Example submission', description: 'An example submission (a typical mistake) and the grade it must get from `netlab-run verify`.' });
+
 // ---------------------------------------------------------------------------------------------
 // The lab
 
@@ -259,6 +266,8 @@ const LabObject = z.strictObject({
       max: z.number().min(0).describe('The most points the group\'s checks together count for. Required.'),
     }).meta({ title: 'Group', description: 'A cap on the points of the checks that name this group in `group`.' }))
     .prefault({}).describe('Groups of checks with a points cap, by name: e.g. `{ connectivity: { max: 5 } }`; checks join one with `group`. Default {} (no caps).'),
+  examples: z.array(ExampleSchema).prefault([])
+    .describe('Example submissions with the score each must get, graded by `netlab-run verify` together with the reference (which must get full marks): how a lab\'s author knows the checks tell the typical mistakes apart. Default [] (verify grades the reference alone).'),
 });
 
 /** The lab file, structurally and with its cross-references (machine, capture, names) checked. */
@@ -290,7 +299,7 @@ export type CollectSpec = Lab['collect'][number];
 type Ctx = z.RefinementCtx<z.output<typeof LabObject>>;
 type Path = (string | number)[];
 
-function closest(word: string, candidates: string[]): string | undefined {
+export function closest(word: string, candidates: string[]): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {

@@ -13,7 +13,8 @@ export interface UnitSpec {
 export interface UnitLease {
   id: string;
   endpoints: MachineEndpoint[];
-  kernel: { name: string; version: string };
+  /** modulesDisk: the kernel's read-only modules disk on the host, what `requires: modules` is judged by. */
+  kernel: { name: string; version: string; modulesDisk?: string };
   imageHash: string;
   accel: 'kvm' | 'tcg';
   /** NICs per machine, for the topology picture. */

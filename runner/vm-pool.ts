@@ -77,7 +77,7 @@ export class VmPool {
     const first = set.endpoints()[0];
     const lease: UnitLease = {
       id, endpoints: set.endpoints(), accel: this.accel, imageHash: this.image.recipeHash, down: this.downOf(id, set),
-      kernel: { name: u.spec.kernel, version: first?.kernelVersion ?? 'unknown' },
+      kernel: { name: u.spec.kernel, version: first?.kernelVersion ?? 'unknown', modulesDisk: this.kernels.get(u.spec.kernel)?.modulesDisk },
       nics: Object.fromEntries(set.names.map((n) => [n, set.nics(n).map((nic, i) => ({ name: `eth${i + 1}`, link: nic.link, mac: nic.mac }))])),
     };
     // Lets `netlab-run shell` find these machines while the run (or --keep) is alive.
@@ -87,7 +87,7 @@ export class VmPool {
 
   private downOf(id: string, set: MachineSet): DownMachine[] {
     return set.names.filter((n) => set.isDown(n))
-      .map((machine) => ({ machine, reason: this.reasons.get(id)?.get(machine) ?? 'the guest powered off or crashed' }));
+      .map((machine) => ({ machine, reason: this.reasons.get(id)?.get(machine) ?? set.limitReason?.(machine) ?? 'the guest powered off or crashed' }));
   }
 
   /** The unit's machines that are down, waiting up to waitMs for one to go down. */

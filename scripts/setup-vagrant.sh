@@ -68,12 +68,13 @@ getent passwd libvirt-qemu >/dev/null \
 
 mkdir -p /etc/libvirt /var/lib/libvirt/images /var/log/libvirt/qemu /run/libvirt
 conf=/etc/libvirt/qemu.conf
-want='# written by netlab-run scripts/setup-vagrant.sh: QEMU as root, no labelling (no systemd, no AppArmor)
+want='# written by netlab-run scripts/setup-vagrant.sh: QEMU as root under seccomp, no labelling (no systemd, no AppArmor)
 user = "root"
 group = "root"
 dynamic_ownership = 0
 security_driver = "none"
-remember_owner = 0'
+remember_owner = 0
+seccomp_sandbox = 1'
 if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "$want" ]; then
   printf '%s\n' "$want" > "$conf"
   # A running libvirtd reads qemu.conf only at start.

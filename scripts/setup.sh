@@ -76,7 +76,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   did+=("${#missing[@]} Debian packages")
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Installed as a dependency (<course>/node_modules/netlab-run): the course's own npm install brought the
+# npm packages, and nothing is written into node_modules.
+if [[ "$PWD/" == */node_modules/* ]]; then
+  :
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
   did+=("npm packages")

@@ -10,6 +10,12 @@ export class InfraError extends Error {
   }
 }
 
+// A guest file over the download limit: the guest's doing (a submission can make any file huge), so
+// not an infrastructure failure: the check or capture that wanted it fails.
+export class DownloadTooLargeError extends Error {
+  override name = 'DownloadTooLargeError';
+}
+
 // A command ran past its time limit inside a guest.
 export class ExecTimeoutError extends InfraError {
   override name = 'ExecTimeoutError';

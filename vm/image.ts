@@ -19,7 +19,8 @@ import { execa } from 'execa';
 import { cacheRoot, recipeHash } from './cache.ts';
 import { InfraError } from './errors.ts';
 import type { EventSink } from './events.ts';
-import { debianMirror, requireTools } from './host-tools.ts';
+import { requireTools } from './host-tools.ts';
+import { chooseMirror, mmdebstrapSource } from './mirror.ts';
 import type { ImageInfo } from './types.ts';
 
 /** Bump when the build steps change in a way the other recipe parts do not show. */
@@ -122,7 +123,9 @@ export async function ensureImage(opts: EnsureImageOptions = {}): Promise<ImageI
       fix: 'run the first netlab-run once as root (sudo) to build the cached image, or set NETLAB_CACHE to a cache built by root',
     });
   }
-  const mirror = debianMirror();
+  const choice = await chooseMirror();
+  const mirror = choice.uri;
+  emit({ type: 'mirror', uri: choice.uri, origin: choice.origin, reason: choice.reason, keyring: choice.keyring });
   await mkdir(imagesDir, { recursive: true });
   await removeStaleBuilds(imagesDir);
 
@@ -140,7 +143,8 @@ export async function ensureImage(opts: EnsureImageOptions = {}): Promise<ImageI
       ...TRIM_DPKG_OPTS.map((o) => `--dpkgopt=${o}`),
       '--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/cache/debconf/*-old "$1"/var/log/apt/* "$1"/var/log/dpkg.log "$1"/var/log/alternatives.log',
       '--customize-hook=rm -f "$1"/etc/ssh/ssh_host_*',
-      IMAGE_SUITE, root, mirror,
+      // The keyring is named, not left to mmdebstrap's guess from the host's apt (Ubuntu's keys on Ubuntu).
+      IMAGE_SUITE, root, mmdebstrapSource(choice, IMAGE_SUITE),
     ], { signal: opts.signal, onLine: (line) => {
       if (/^[IEW]: /.test(line)) emit({ type: 'image-build', phase: 'progress', message: `mmdebstrap: ${line.slice(3)}` });
     } });

@@ -23,7 +23,8 @@ import { execa } from 'execa';
 import { cacheRoot, recipeHash } from './cache.ts';
 import { InfraError } from './errors.ts';
 import type { EventSink } from './events.ts';
-import { debianMirror, findTool, requireTools } from './host-tools.ts';
+import { findTool, requireTools } from './host-tools.ts';
+import { chooseMirror, type MirrorChoice } from './mirror.ts';
 import { guestFile, publishDir, removeStaleBuilds, runLogged, safeRemove, writeFileAtomic } from './image.ts';
 import type { KernelInfo } from './types.ts';
 
@@ -145,8 +146,10 @@ export async function ensureKernel(spec: string, opts: EnsureKernelOptions = {})
     let mirror: string | undefined;
     let kernelFile = 'vmlinuz';
     if (parsed.kind === 'debian') {
-      mirror = debianMirror();
-      const got = await fetchDebianKernel(parsed, tmp, mirror, opts.signal, progress);
+      const choice = await chooseMirror();
+      mirror = choice.uri;
+      emit({ type: 'mirror', uri: choice.uri, origin: choice.origin, reason: choice.reason, keyring: choice.keyring });
+      const got = await fetchDebianKernel(parsed, tmp, choice, opts.signal, progress);
       version = got.version;
       packages = got.packages;
       kernelFile = await installKernel(got.vmlinuz, out, progress, opts.signal);
@@ -275,7 +278,7 @@ export function privateSourcesList(mirror: string, release: DebianRelease, keyri
 }
 
 async function fetchDebianKernel(
-  k: Extract<KernelSpec, { kind: 'debian' }>, tmp: string, mirror: string, signal: AbortSignal | undefined,
+  k: Extract<KernelSpec, { kind: 'debian' }>, tmp: string, choice: MirrorChoice, signal: AbortSignal | undefined,
   progress: (m: string) => void,
 ): Promise<{ version: string; vmlinuz: string; modulesDir: string; packages: string[] }> {
   const aptDir = join(tmp, 'apt');
@@ -283,8 +286,8 @@ async function fetchDebianKernel(
     await mkdir(join(aptDir, d), { recursive: true });
   }
   await writeFile(join(aptDir, 'status'), '');
-  const keyring = '/usr/share/keyrings/debian-archive-keyring.gpg';
-  await writeFile(join(aptDir, 'sources.list'), privateSourcesList(mirror, k.release, (await exists(keyring)) ? keyring : undefined));
+  const mirror = choice.uri;
+  await writeFile(join(aptDir, 'sources.list'), privateSourcesList(mirror, k.release, choice.keyring));
   const A = privateAptOptions(aptDir);
 
   progress(`apt-get update (${k.release} from ${mirror})`);
@@ -292,7 +295,7 @@ async function fetchDebianKernel(
   if (upd.exitCode !== 0 || /^(W|E): /m.test(upd.all ?? '')) {
     const bad = (upd.all ?? '').split('\n').filter((l) => /^(W|E): /.test(l)).join('\n');
     if (upd.exitCode !== 0 || /Failed to fetch|not signed|NO_PUBKEY|does not have a Release file/.test(bad)) {
-      throw new InfraError(`apt-get update for ${k.release} from ${mirror} failed:\n${bad || upd.all}`, {
+      throw new InfraError(`apt-get update for ${k.release} from ${mirror} (${choice.reason}) failed:\n${bad || upd.all}`, {
         fix: 'check that the Debian mirror is reachable (or set NETLAB_MIRROR) and that debian-archive-keyring is current: apt-get install -y debian-archive-keyring',
       });
     }

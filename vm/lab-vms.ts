@@ -4,6 +4,7 @@ import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
 import { InfraError } from './errors.ts';
+import { diskLimit, watchDisks } from './disk-watch.ts';
 import { noEvents, type EventSink } from './events.ts';
 import { planLinks, startSwitch, type LinkDef } from './links.ts';
 import { freePort } from './ports.ts';
@@ -53,13 +54,28 @@ process.on('exit', () => {
 // The machines of one lab run: booted together, linked, reachable over SSH, and torn down together.
 export class VmSet {
   private stopped = false;
+  private readonly limits = new Map<string, string>();
+  private readonly disks: { stop(): void };
   constructor(
     readonly runDir: RunDir,
     readonly accel: Accel,
     private readonly booted: Map<string, Booted>,
     private readonly switches: ResultPromise[],
     private readonly onEvent: EventSink,
-  ) { live.add(this); }
+  ) {
+    live.add(this);
+    const max = diskLimit();
+    const overlays = new Map([...booted].map(([name, b]) => [name, b.qemu.spec.rootOverlay]));
+    this.disks = watchDisks(overlays, max, (machine, bytes) => {
+      const reason = `its disk took ${Math.round(bytes / 2 ** 20)} MiB on the host, over the limit of ${Math.round(max / 2 ** 20)} MiB (NETLAB_MAX_DISK): the machine was stopped`;
+      this.limits.set(machine, reason);
+      this.onEvent({ type: 'machine-limit', machine, reason });
+      void this.killMachine(machine);
+    });
+  }
+
+  /** Why the host stopped a machine (a limit it passed), if it did. */
+  limitReason(name: string): string | undefined { return this.limits.get(name); }
 
   get names(): string[] { return [...this.booted.keys()]; }
 
@@ -91,6 +107,7 @@ export class VmSet {
     if (this.stopped) return;
     this.stopped = true;
     live.delete(this);
+    this.disks.stop();
     // Each teardown in its own catch, so one failure does not leak the rest.
     await Promise.all([...this.booted.values()].map(async (b) => {
       await b.ssh.close().catch(() => {});

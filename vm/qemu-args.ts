@@ -64,6 +64,10 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
   const args = [
     '-name', `netlab-${m.name}`,
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    // seccomp: a guest that breaks out into QEMU (software emulation is outside QEMU's security
+    // policy) cannot start programs, gain privileges or use obsolete system calls. Snapshots use the
+    // file: migration channel, which needs none of them.
+    '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
     // tb-size: a lab's unit translates ~90 MB of code; at 64 a run flushed it once and translated again.
     ...(m.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=128', '-cpu', 'max']),
     // No HPET: Linux leaves its timer ticking at 250 Hz in QEMU, which woke an idle guest's main loop

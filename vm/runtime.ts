@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { InfraError } from './errors.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +18,27 @@ export interface RunDir {
   id: string;
 }
 
+/**
+ * The runtime root, made if missing, and refused unless it is a real folder of ours that no one else
+ * can write: another local user could pre-create it (or a symbolic link in its place) in the shared
+ * temp folder and redirect our overlays, sockets and PID files. A folder of ours left too open is
+ * closed (0700).
+ */
+export async function secureRuntimeRoot(root = runtimeRoot()): Promise<string> {
+  await mkdir(root, { recursive: true, mode: 0o700 }).catch(() => {});
+  const st = await lstat(root).catch(() => undefined);
+  const uid = process.getuid?.() ?? 0;
+  const fix = `remove ${root} (or point NETLAB_RUNTIME_DIR at a folder of your own, mode 0700)`;
+  if (!st) throw new InfraError(`cannot create the runtime folder ${root}`, { fix: 'set NETLAB_RUNTIME_DIR to a writable folder' });
+  if (st.isSymbolicLink()) throw new InfraError(`the runtime folder ${root} is a symbolic link: refusing to follow it`, { fix });
+  if (!st.isDirectory()) throw new InfraError(`the runtime folder ${root} is not a folder`, { fix });
+  if (st.uid !== uid) throw new InfraError(`the runtime folder ${root} belongs to uid ${st.uid}, not to this user (uid ${uid})`, { fix });
+  if ((st.mode & 0o077) !== 0) await chmod(root, 0o700);
+  return root;
+}
+
 export async function createRunDir(label: string): Promise<RunDir> {
-  const root = runtimeRoot();
-  await mkdir(root, { recursive: true, mode: 0o700 });
+  const root = await secureRuntimeRoot();
   // Short names: unix socket paths must stay under 108 bytes.
   const id = `${label.replace(/[^a-z0-9-]/gi, '').slice(0, 12)}-${randomBytes(3).toString('hex')}`;
   const path = join(root, id);
@@ -34,7 +53,7 @@ export async function removeRunDir(dir: RunDir): Promise<void> {
 
 /** Record a child PID so a later start can kill it if this process dies without cleaning up. */
 export async function recordPid(dir: RunDir, name: string, pid: number): Promise<void> {
-  await writeFile(join(dir.path, `${name}.pid`), `${pid}\n`);
+  await writeFile(join(dir.path, `${name}.pid`), `${pid} ${processStartTime(pid) ?? ''}\n`);
 }
 
 // Start time in clock ticks since boot (field 22 of /proc/PID/stat) tells a live owner from a
@@ -61,6 +80,10 @@ export function runOwnerAlive(runDirPath: string): boolean {
   try { return ownerAlive(readFileSync(join(runDirPath, 'owner.pid'), 'utf8')); } catch { return false; }
 }
 
+function processUid(pid: number): number | undefined {
+  try { return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]); } catch { return undefined; }
+}
+
 function cmdlineOf(pid: number): string {
   try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { return ''; }
 }
@@ -69,6 +92,7 @@ function cmdlineOf(pid: number): string {
 export async function reapStaleRuns(): Promise<string[]> {
   const root = runtimeRoot();
   if (!existsSync(root)) return [];
+  await secureRuntimeRoot(root);
   const removed: string[] = [];
   for (const id of await readdir(root)) {
     const path = join(root, id);
@@ -77,9 +101,11 @@ export async function reapStaleRuns(): Promise<string[]> {
     if (owner && ownerAlive(owner)) continue;
     for (const f of await readdir(path).catch(() => [] as string[])) {
       if (!f.endsWith('.pid') || f === 'owner.pid') continue;
-      const pid = Number((await readFile(join(path, f), 'utf8').catch(() => '')).trim());
-      // Only kill what is really ours: a process whose command line names this run folder.
-      if (pid > 0 && cmdlineOf(pid).includes(path)) {
+      const [pidText, start] = (await readFile(join(path, f), 'utf8').catch(() => '')).trim().split(/\s+/);
+      const pid = Number(pidText);
+      // Only kill what is really ours: the very process recorded (its start time, so not a recycled
+      // PID), still of this user and still naming this run folder on its command line.
+      if (pid > 0 && start && processStartTime(pid) === start && processUid(pid) === (process.getuid?.() ?? 0) && cmdlineOf(pid).includes(path)) {
         try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
       }
     }

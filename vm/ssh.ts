@@ -8,13 +8,15 @@
 // an assertion with every command of that connection (mkj/dropbear#321, fixed upstream in 2024.86).
 // A connection with one command never has another process that could exit in that window.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   Client, type CipherAlgorithm, type ClientChannel, type KexAlgorithm, type SFTPWrapper, type ServerHostKeyAlgorithm,
 } from 'ssh2';
-import { InfraError } from './errors.ts';
+import { DownloadTooLargeError, InfraError } from './errors.ts';
 import { ConnectionPool, Slots, type Connection } from './ssh-pool.ts';
 import type { ExecOptions, ExecResult, Machine, MachineEndpoint } from './types.ts';
 
@@ -27,6 +29,12 @@ export interface ConnectOptions {
 }
 
 const DEFAULT_CONNECT_BUDGET_MS = 20_000;
+/** Bytes one download (a capture, a spec check's file) may copy from a guest. */
+export const DEFAULT_DOWNLOAD_LIMIT = 64 * 1024 * 1024;
+export function downloadLimit(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.NETLAB_MAX_DOWNLOAD);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_DOWNLOAD_LIMIT;
+}
 const ATTEMPT_TIMEOUT_MS = 5_000;
 const MIN_ATTEMPT_TIMEOUT_MS = 250;
 const BACKOFF_FIRST_MS = 100;
@@ -498,14 +506,27 @@ export class SshMachine implements Machine {
     }
   }
 
-  async download(remotePath: string, localPath: string): Promise<void> {
+  /**
+   * Copies a guest file to the host, at most `maxBytes` of it (default: the download limit). The
+   * guest is untrusted: a file over the limit (a sparse one claims any size) is refused before a byte
+   * is copied, and the copy reads no further than the limit however the file grows meanwhile.
+   */
+  async download(remotePath: string, localPath: string, opts: { maxBytes?: number } = {}): Promise<void> {
+    const max = opts.maxBytes ?? downloadLimit();
+    let size: number;
     try {
       const sftp = await this.sftp();
-      await new Promise<void>((resolve, reject) => {
-        sftp.fastGet(remotePath, localPath, (e) => (e ? reject(e) : resolve()));
-      });
+      size = await new Promise<number>((resolve, reject) => sftp.stat(remotePath, (e, st) => (e ? reject(e) : resolve(st.size))));
+      // Read no further than the limit, whatever the file claims: a device (/dev/zero behind a link)
+      // says 0 bytes and never ends.
+      if (size <= max) await pipeline(sftp.createReadStream(remotePath, { start: 0, end: max - 1 }), createWriteStream(localPath));
+      if (size <= max && (await stat(localPath)).size >= max && size < max) size = Infinity;
     } catch (err) {
       throw new InfraError(`${this.name}: download of ${this.name}:${remotePath} to ${localPath} failed: ${describeCause(err)}`, { cause: err });
+    }
+    if (size > max) {
+      await rm(localPath, { force: true });
+      throw new DownloadTooLargeError(`${this.name}:${remotePath} is ${Number.isFinite(size) ? `${size} bytes` : 'endless'}, over the download limit of ${max} bytes (NETLAB_MAX_DOWNLOAD)`);
     }
   }
 

@@ -59,7 +59,8 @@ export interface Machine {
   readonly name: string;
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   upload(localPath: string, remotePath: string): Promise<void>;
-  download(remotePath: string, localPath: string): Promise<void>;
+  /** At most opts.maxBytes (default NETLAB_MAX_DOWNLOAD, 64 MiB); a larger file is refused whole. */
+  download(remotePath: string, localPath: string, opts?: { maxBytes?: number }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,6 +85,8 @@ export interface MachineSet {
   nics(name: string): { link: string; mac: string }[];
   /** True when the machine is gone (powered off, crashed, killed). */
   isDown(name: string): boolean;
+  /** Why the host stopped the machine for passing a limit (its disk), when it did. */
+  limitReason?(name: string): string | undefined;
   killMachine(name: string): Promise<void>;
   /** Everything the set started is gone when this resolves. */
   stop(): Promise<void>;

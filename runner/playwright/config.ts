@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Lab } from '../schema.ts';
 import { specFilesOf } from '../spec-checks.ts';
@@ -79,7 +79,18 @@ export async function writePlaywrightFiles(run: GeneratedRun): Promise<Playwrigh
   };
   const json = join(run.workDir, 'playwright.config.json');
   await writeFile(json, JSON.stringify(config, null, 2));
-  return { config: join(here, 'playwright.config.ts'), env: { [CONFIG_ENV]: json } };
+  return { config: join(here, 'playwright.config.ts'), env: { [CONFIG_ENV]: json, ...playwrightNodeEnv() } };
+}
+
+/**
+ * The environment Playwright's processes need to load this package's TypeScript. Playwright compiles
+ * TypeScript only outside node_modules: in an installed netlab-run (<course>/node_modules/netlab-run)
+ * its config stub, reporters and lab-tests.ts, and the `netlab-run/lab` that a lab's checks import,
+ * would not load. tsx's loader, registered before Playwright's, compiles what Playwright passes on.
+ */
+export function playwrightNodeEnv(): Record<string, string> {
+  if (!here.split(sep).includes('node_modules')) return {};
+  return { NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${import.meta.resolve('tsx')}`].filter(Boolean).join(' ') };
 }
 
 /** The one Playwright project of a run. */

@@ -1,6 +1,7 @@
 import type { TestInfo } from '@playwright/test';
 import type { CaptureResult, CheckResult, CommandRecord } from '../../reports/model.ts';
 import { decodePcap } from '../../reports/pcap.ts';
+import { DownloadTooLargeError } from '../../vm/errors.ts';
 import { execBatch } from '../../vm/exec-batch.ts';
 import { DMESG_HEALTH_COMMAND, DMESG_PROBLEMS } from '../requires.ts';
 import type { CaptureSpec, Lab } from '../schema.ts';
@@ -38,7 +39,9 @@ async function fetchCapture(c: CaptureSpec, vms: LabVms, testInfo: TestInfo, sto
     capture.packets = decoded.packets;
     await testInfo.attach(`pcap:${c.name}`, { path: local, contentType: 'application/vnd.tcpdump.pcap' });
   } catch (err) {
-    capture.error = `capture ${c.name} on ${c.on}:${c.interface} has no packets file (${(err as Error).message.split('\n')[0]})`;
+    capture.error = err instanceof DownloadTooLargeError
+      ? `capture ${c.name} on ${c.on}:${c.interface} was not kept: ${err.message}`
+      : `capture ${c.name} on ${c.on}:${c.interface} has no packets file (${(err as Error).message.split('\n')[0]})`;
   }
   return capture;
 }

@@ -6,7 +6,7 @@ import type { CommandRecord } from '../../reports/model.ts';
 import type { Machine } from '../../vm/types.ts';
 import { brokerCall } from '../broker.ts';
 import type { DownMachine } from '../units.ts';
-import { LIMIT_MARKER, record, submissionCleanupCommand, submissionCommand, SUBMISSION_PIDS_MAX } from './guest.ts';
+import { limitCountsCommand, parseLimitCounts, record, submissionCleanupCommand, submissionCommand, SUBMISSION_PIDS_MAX } from './guest.ts';
 
 /** What the tests of one unit share in a worker: machines by name, and those known to be down. */
 export interface GuardedVms { machines: Map<string, Machine>; down: Map<string, string> }
@@ -49,6 +49,14 @@ export async function checkAlive(vms: GuardedVms, unitId: string, name: string, 
 
 export interface GuardedRun { record: CommandRecord; crash?: CrashNote; notes: string[] }
 
+// The limit counters last read on each machine of a unit: a later stage counts only what is new.
+const seen = new WeakMap<GuardedVms, Map<string, { pids: number; oom: number }>>();
+function limitsSeen(vms: GuardedVms): Map<string, { pids: number; oom: number }> {
+  let m = seen.get(vms);
+  if (!m) seen.set(vms, (m = new Map()));
+  return m;
+}
+
 // Runs one submission command on one machine: in the submission cgroup, with its time limit; after a
 // timeout, kills whatever it left in the cgroup. Never throws for what the student's code did (a
 // poweroff, a hung machine); rethrows an SSH failure on a machine that is still fine (infrastructure).
@@ -68,26 +76,25 @@ export async function runSubmissionCommand(vms: GuardedVms, unitId: string, on: 
   let pidsHit = 0;
   try {
     rec = { ...(await record(machine, 'submission', submissionCommand(run), { timeout })), command: shown };
-    // The wrapper's limit report is ours, not the student's output: turn it into words.
-    // The wrapper prints it last: take the last one, whatever the student printed before.
-    const m = [...rec.stderr.matchAll(new RegExp(`^${LIMIT_MARKER} pids=(\\d+) oom=(\\d+)\\n?`, 'gm'))].at(-1);
-    if (m) {
-      rec.stderr = rec.stderr.slice(0, m.index) + rec.stderr.slice(m.index! + m[0].length);
-      pidsHit = Number(m[1]);
-      if (Number(m[2]) > 0) notes.push(oomNote(Number(m[2])));
-    }
   } catch (err) {
     thrown = err;
     rec = failed(`the command did not finish: ${(err as Error).message}`);
   }
   let suspect = thrown !== undefined;
-  if (!thrown && rec.timedOut) {
+  if (!thrown) {
     try {
-      const c = await machine.exec(submissionCleanupCommand(), { timeout: PROBE_MS });
-      if (c.timedOut) suspect = true;
-      pidsHit = Number(/pids-max (\d+)/.exec(c.stdout)?.[1] ?? 0);
-      const oom = Number(/oom-kill (\d+)/.exec(c.stdout)?.[1] ?? 0);
-      if (oom > 0) notes.push(oomNote(oom));
+      // Past its time limit, first kill what is left in its cgroup (a fork bomb, background jobs).
+      if (rec.timedOut && (await machine.exec(submissionCleanupCommand(), { timeout: PROBE_MS })).timedOut) suspect = true;
+      // What the limits saw, from the kernel's counters: a command of its own, not the student's output.
+      const counts = suspect ? undefined : await machine.exec(limitCountsCommand(), { timeout: PROBE_MS });
+      const now = counts && parseLimitCounts(counts.stdout);
+      if (counts && !now) suspect = true;
+      if (now) {
+        const before = limitsSeen(vms).get(on) ?? { pids: 0, oom: 0 };
+        limitsSeen(vms).set(on, now);
+        pidsHit = Math.max(0, now.pids - before.pids);
+        if (now.oom > before.oom) notes.push(oomNote(now.oom - before.oom));
+      }
     } catch {
       suspect = true;
     }

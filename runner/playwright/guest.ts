@@ -23,15 +23,14 @@ export const SUBMISSION_CGROUP = '/sys/fs/cgroup/netlab-submission';
 /** Processes the submission may have at once: a fork bomb stops there, the machine keeps answering. */
 export const SUBMISSION_PIDS_MAX = 512;
 
-/** Marker line the submission wrapper prints on stderr when the submission hit a limit. */
-export const LIMIT_MARKER = 'NETLAB-LIMIT';
 
 // The student's command, run in /root/submission inside the submission cgroup (at most
 // SUBMISSION_PIDS_MAX processes and 3/4 of the guest's memory), so a fork bomb or a memory hog
 // cannot take the machine (and the grader's SSH) down with it. Afterwards the wrapper steps out of the
 // cgroup, watches what the command left running for up to 3 s, and if the process limit was hit,
-// kills everything left in the cgroup (a fork bomb in the background) and prints
-// `NETLAB-LIMIT pids=N oom=N` on stderr. Without cgroup2 it runs unlimited. Bash builtins only
+// kills everything left in the cgroup (a fork bomb in the background). What the limits saw is read
+// afterwards by a command of its own (limitCountsCommand), never from the submission's output, which
+// the student writes. Without cgroup2 it runs unlimited. Bash builtins only
 // (every program start costs ~50 ms of emulated CPU); $BASHPID is the shell running this, which
 // joins the cgroup with what it starts and leaves it afterwards.
 export function submissionCommand(run: string): string {
@@ -44,24 +43,37 @@ export function submissionCommand(run: string): string {
     + ` echo ${SUBMISSION_PIDS_MAX} > ${cg}/pids.max 2>/dev/null;`
     + ' while read -r k v _; do [ "$k" = MemTotal: ] && mem=$v; done < /proc/meminfo;'
     + ` echo $(( mem * 3 / 4 ))K > ${cg}/memory.max 2>/dev/null;`
-    + ` ev ${cg}/pids.events max; p0=$R; ev ${cg}/memory.events oom_kill; o0=$R; echo $BASHPID > ${cg}/cgroup.procs; fi;`
+    + ` ev ${cg}/pids.events max; p0=$R; echo $BASHPID > ${cg}/cgroup.procs; fi;`
     + ` (cd /root/submission && ${run}); rc=$?;`
     + ` if [ -n "$p0" ]; then echo $BASHPID > /sys/fs/cgroup/cgroup.procs;`
     // Processes left running (daemons, or a fork bomb in the background): watch them for up to 3 s.
     + ` for i in 1 2 3 4 5 6; do cur=0; read -r cur < ${cg}/pids.current 2>/dev/null; [ "\${cur:-0}" -gt 0 ] || break;`
     + ` ev ${cg}/pids.events max; [ $(( R - p0 )) -gt 0 ] && break; nap 0.5; done;`
-    + ` ev ${cg}/pids.events max; p=$(( R - p0 )); ev ${cg}/memory.events oom_kill; o=$(( R - o0 ));`
+    + ` ev ${cg}/pids.events max; p=$(( R - p0 ));`
     + ` if [ "$p" -gt 0 ]; then if [ -e ${cg}/cgroup.kill ]; then echo 1 > ${cg}/cgroup.kill; else kill -9 $(cat ${cg}/cgroup.procs) 2>/dev/null; fi; fi;`
-    + ` if [ "$p" -gt 0 ] || [ "$o" -gt 0 ]; then echo "${LIMIT_MARKER} pids=$p oom=$o" >&2; fi; fi; exit $rc`;
+    + ` fi; exit $rc`;
+}
+
+// The submission cgroup's counters, kept by the kernel: forks refused at the process limit and
+// processes killed at the memory limit, since the cgroup was made (0 0 without one).
+export function limitCountsCommand(): string {
+  const cg = SUBMISSION_CGROUP;
+  return 'p=0; o=0; while read -r k v; do [ "$k" = max ] && p=$v; done 2>/dev/null < ' + `${cg}/pids.events;`
+    + ' while read -r k v; do [ "$k" = oom_kill ] && o=$v; done 2>/dev/null < ' + `${cg}/memory.events; echo "pids=$p oom=$o"`;
+}
+
+/** Parses limitCountsCommand's output; undefined when it is not what that command prints. */
+export function parseLimitCounts(stdout: string): { pids: number; oom: number } | undefined {
+  const m = /^pids=(\d+) oom=(\d+)$/.exec(stdout.trim());
+  return m ? { pids: Number(m[1]), oom: Number(m[2]) } : undefined;
 }
 
 // After a submission ran past its time limit: kill everything left in its cgroup (background jobs,
-// a fork bomb) and print what the limits saw ("pids-max N", "oom-kill N").
+// a fork bomb).
 export function submissionCleanupCommand(): string {
   const cg = SUBMISSION_CGROUP;
   return `[ -d ${cg} ] || exit 0; if [ -e ${cg}/cgroup.kill ]; then echo 1 > ${cg}/cgroup.kill;`
-    + ` else for p in $(cat ${cg}/cgroup.procs); do kill -9 $p 2>/dev/null; done; fi;`
-    + ` awk '$1 == "max" {print "pids-max", $2}' ${cg}/pids.events 2>/dev/null; awk '$1 == "oom_kill" {print "oom-kill", $2}' ${cg}/memory.events 2>/dev/null; true`;
+    + ` else for p in $(cat ${cg}/cgroup.procs); do kill -9 $p 2>/dev/null; done; fi; true`;
 }
 
 export async function record(machine: Machine, phase: CommandRecord['phase'], command: string, opts: ExecOptions & { attempt?: number } = {}): Promise<CommandRecord> {

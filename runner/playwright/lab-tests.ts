@@ -13,7 +13,8 @@ import { specFunction, type SpecModules } from '../spec-checks.ts';
 import { record, startCaptureCommand } from './guest.ts';
 import { finalState } from './final-state.ts';
 import { checkAlive, runSubmissionCommand, type CrashNote } from './guard.ts';
-import { missingModulesCommand, unmetRequirement } from '../requires.ts';
+import { unmetRequirement } from '../requires.ts';
+import { kernelModules, normalModule } from '../../vm/kernel-modules.ts';
 
 /** A unit's machines as one worker sees them; `down` holds machines that went down, with the reason. */
 export interface LabVms { lease: UnitLease; machines: Map<string, Machine>; down: Map<string, string> }
@@ -163,7 +164,7 @@ export function defineLabTests(unit: UnitSpec, lab: Lab, specs: SpecModules = {}
         test.skip(true, `not run: machine ${on} is down`);
         return;
       }
-      const unmet = await requirementProblem(check, vms.machines.get(on)!, vms.lease.kernel.version);
+      const unmet = await requirementProblem(check, vms.lease.kernel);
       if (unmet) {
         // Not the student's fault and not a failure: this kernel cannot do what the check needs.
         await testInfo.attach('netlab-check', { contentType: 'application/json', body: JSON.stringify(skippedCheck(check, unmet)) });
@@ -178,7 +179,13 @@ export function defineLabTests(unit: UnitSpec, lab: Lab, specs: SpecModules = {}
       // A check that could not run may mean the machine went down under it (a delayed poweroff).
       if (result.status === 'error') {
         const why = await checkAlive(vms, unit.id, on, true);
-        if (why) result.reason = `machine ${on} went down: ${why}`;
+        if (why) {
+          result.reason = `machine ${on} went down: ${why}`;
+          // What the submission left behind took the machine down after it returned: the unit is
+          // labelled crashed, as if the submission itself had done it.
+          const crash: CrashNote = { machine: on, reason: `${why} (after the submission returned, during the checks)` };
+          await testInfo.attach('netlab-crash', { contentType: 'application/json', body: JSON.stringify(crash) });
+        }
       }
       await testInfo.attach('netlab-check', { contentType: 'application/json', body: JSON.stringify(result) });
       if (result.commands.length) await testInfo.attach('output', { contentType: 'text/plain', body: result.commands.map(asText).join('\n') });
@@ -207,11 +214,16 @@ export function defineLabTests(unit: UnitSpec, lab: Lab, specs: SpecModules = {}
   });
 }
 
-async function requirementProblem(check: Check, machine: Machine, release: string): Promise<string | undefined> {
+async function requirementProblem(check: Check, kernel: UnitLease['kernel']): Promise<string | undefined> {
   if (!check.requires) return undefined;
   const mods = check.requires.modules ?? [];
-  const missing = mods.length ? (await machine.exec(missingModulesCommand(mods), { timeout: 15_000 })).stdout.split('\n').filter(Boolean) : [];
-  return unmetRequirement(check.requires, release, missing);
+  let missing: string[] = [];
+  if (mods.length) {
+    if (!kernel.modulesDisk) throw new Error(`kernel ${kernel.name}: no modules disk to judge requires: modules by`);
+    const has = await kernelModules(kernel.modulesDisk, kernel.version);
+    missing = mods.filter((m) => !has.has(normalModule(m)));
+  }
+  return unmetRequirement(check.requires, kernel.version, missing);
 }
 
 function skippedCheck(check: Check, reason: string): CheckResult {

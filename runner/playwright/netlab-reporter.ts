@@ -1,9 +1,11 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestResult } from '@playwright/test/reporter';
 import type { CaptureResult, CheckResult, CommandRecord, RunResult, SubmissionRun } from '../../reports/model.ts';
 import { toJUnit, type JUnitSuite } from '../../reports/junit.ts';
 import { writeGradescope, writeReport } from '../../reports/summary.ts';
+import { writeFileAtomic } from '../../reports/write-atomic.ts';
+import { writePrairieLearn } from '../../reports/prairielearn.ts';
 import { totals, type GroupCaps } from '../grade.ts';
 import type { UnitLease } from '../units.ts';
 import type { CrashNote } from './guard.ts';
@@ -21,7 +23,7 @@ export interface UnitMeta {
   /** Group caps of the lab, and each check's group. */
   groups?: GroupCaps;
   checkGroups?: Record<string, string>;
-  /** Extra per-unit outputs: 'gradescope' writes results.json into the staff folder. */
+  /** Extra per-unit outputs: 'gradescope' writes results.json into the staff folder, 'prairielearn' prairielearn/results.json. */
   formats?: string[];
   /** See RunResult.inputHash. */
   inputHash?: string;
@@ -112,39 +114,53 @@ export default class NetlabReporter implements Reporter {
         durationMs: result.duration, commands: [], reason: unit.infraError ?? error,
       } satisfies CheckResult;
       unit.checks.set(id, c);
+      const crash = json<CrashNote>(result, 'netlab-crash');
+      if (crash && !unit.crashes.some((k) => k.machine === crash.machine && !k.contained)) unit.crashes.push(crash);
     } else if (kind === 'final') {
       const f = json<{ captures: CaptureResult[]; collected: CommandRecord[]; health?: CheckResult }>(result, 'netlab-final');
       if (f) { unit.captures = f.captures; unit.collected = f.collected; unit.health = f.health; }
       for (const a of result.attachments) if (a.name.startsWith('pcap:') && a.path) unit.pcaps.push({ name: a.name.slice(5), path: a.path });
+      // The unit is complete: its reports are written now, not when the whole run ends, so a crash or
+      // a kill -9 of a class run later on loses nothing already graded (--resume takes it up).
+      if (!this.written.has(unit)) this.written.set(unit, this.writeUnit(unit, undefined));
     }
   }
 
   async onEnd(result: FullResult) {
-    const index: unknown[] = [];
-    const suites: JUnitSuite[] = [];
-    for (const unit of this.units.values()) {
-      const run = this.build(unit, result);
-      suites.push({ name: unit.meta.unitId, result: run });
-      await mkdir(join(unit.meta.outDir, 'captures'), { recursive: true });
-      for (const p of unit.pcaps) await copyFile(p.path, join(unit.meta.outDir, 'captures', `${p.name}.pcap`)).catch(() => {});
-      // The student's folder (hidden checks reduced to points), then the staff copy with everything.
-      await writeReport(run, unit.meta.outDir);
-      const staffDir = unit.meta.staffDir ?? join(unit.meta.outDir, 'staff');
-      await mkdir(join(staffDir, 'captures'), { recursive: true });
-      for (const p of unit.pcaps) await copyFile(p.path, join(staffDir, 'captures', `${p.name}.pcap`)).catch(() => {});
-      await writeReport(run, staffDir, { showHidden: true });
-      if (unit.meta.formats?.includes('gradescope')) await writeGradescope(run, staffDir);
-      index.push({ unit: unit.meta.unitId, outDir: unit.meta.outDir, staffDir, status: run.status, score: run.score, maxScore: run.maxScore, error: run.error });
-    }
+    for (const unit of this.units.values()) if (!this.written.has(unit)) this.written.set(unit, this.writeUnit(unit, result));
+    const done = await Promise.all([...this.units.values()].map((u) => this.written.get(u)!));
     // JUnit from the grades (not Playwright's junit reporter: a failed check is an expected failure
     // there, see lab-tests.ts, so it would count as passed).
     const junit = process.env.NETLAB_JUNIT_FILE;
-    if (junit) { await mkdir(dirname(junit), { recursive: true }); await writeFile(junit, toJUnit(suites)); }
+    if (junit) { await mkdir(dirname(junit), { recursive: true }); await writeFileAtomic(junit, toJUnit(done.map((d) => d.suite))); }
     const dir = process.env.NETLAB_RESULTS_FILE;
-    if (dir) await writeFile(dir, JSON.stringify({ interrupted: result.status === 'interrupted', units: index }, null, 2));
+    if (dir) await writeFileAtomic(dir, JSON.stringify({ interrupted: result.status === 'interrupted', units: done.map((d) => d.index) }, null, 2));
   }
 
-  private build(unit: UnitState, result: FullResult): RunResult {
+  private readonly written = new Map<UnitState, Promise<{ suite: JUnitSuite; index: unknown }>>();
+
+  // The staff copy first, the student's folder last, its summary.json the very last file: a student
+  // folder with a summary.json is complete, which is what --resume trusts.
+  private async writeUnit(unit: UnitState, result: FullResult | undefined): Promise<{ suite: JUnitSuite; index: unknown }> {
+    const run = this.build(unit, result);
+    const staffDir = unit.meta.staffDir ?? join(unit.meta.outDir, 'staff');
+    await mkdir(join(staffDir, 'captures'), { recursive: true });
+    for (const p of unit.pcaps) await copyFile(p.path, join(staffDir, 'captures', `${p.name}.pcap`)).catch(() => {});
+    await writeReport(run, staffDir, { showHidden: true });
+    if (unit.meta.formats?.includes('gradescope')) await writeGradescope(run, staffDir);
+    if (unit.meta.formats?.includes('prairielearn')) await writePrairieLearn(run, staffDir);
+    await mkdir(join(unit.meta.outDir, 'captures'), { recursive: true });
+    for (const p of unit.pcaps) await copyFile(p.path, join(unit.meta.outDir, 'captures', `${p.name}.pcap`)).catch(() => {});
+    // The student's folder: hidden checks reduced to points.
+    await writeReport(run, unit.meta.outDir);
+    return {
+      suite: { name: unit.meta.unitId, result: run },
+      index: { unit: unit.meta.unitId, outDir: unit.meta.outDir, staffDir, status: run.status, score: run.score, maxScore: run.maxScore, error: run.error },
+    };
+  }
+
+  /** result: the whole run's end, or undefined for a unit written as soon as it finished. */
+  private build(unit: UnitState, result: FullResult | undefined): RunResult {
     const checks = unit.meta.checkOrder.map((id) => unit.checks.get(id)).filter((c): c is CheckResult => !!c);
     const kernelSick = unit.health !== undefined;
     if (unit.health) checks.push(unit.health);
@@ -154,7 +170,8 @@ export default class NetlabReporter implements Reporter {
     for (const cap of unit.captures) if (unit.captureErrors[cap.name]) cap.error = unit.captureErrors[cap.name];
     for (const c of checks) { const g = unit.meta.checkGroups?.[c.id]; if (g) c.group = g; }
     const { score, maxScore, groups } = totals(checks, unit.meta.groups ?? {});
-    const status: RunResult['status'] = unit.infraError ? 'error' : result.status === 'interrupted' ? 'error'
+    const interrupted = result?.status === 'interrupted';
+    const status: RunResult['status'] = unit.infraError ? 'error' : interrupted ? 'error'
       : !kernelSick && checks.length === unit.meta.checkOrder.length && checks.every((c) => c.status === 'passed' || c.status === 'skipped') ? 'passed' : 'failed';
     return {
       lab: unit.meta.lab,
@@ -165,7 +182,7 @@ export default class NetlabReporter implements Reporter {
       startedAt: new Date(unit.begun ?? unit.started).toISOString(),
       durationMs: (unit.ended ?? Date.now()) - (unit.begun ?? unit.started),
       score, maxScore, status,
-      error: unit.infraError ?? (result.status === 'interrupted' ? 'interrupted' : undefined),
+      error: unit.infraError ?? (interrupted ? 'interrupted' : undefined),
       ...(unit.meta.submission && !unit.infraError ? { submissionRun: submissionRun(unit) } : {}),
       ...(groups.length ? { groups } : {}),
       ...(unit.meta.inputHash ? { inputHash: unit.meta.inputHash } : {}),

@@ -17,6 +17,7 @@ import { qemuPidsUnder } from '../helpers/processes.ts';
 
 const LAB = 'test/fixtures/labs/bridge-graded';
 const fixture = (p: string) => join(repo, 'test/fixtures/submissions', p);
+const example = (p: string) => join(repo, 'labs/bridge/examples', p);
 const CHECKS = ['namespaces', 'gateway', 'routes', 'ping-12', 'ping-21', 'ping-gw', 'addresses', 'ports-up', 'zebra-vlan', 'zebra-arp'];
 
 // student → [score, status, points per check in CHECKS order]; max 15 (reach: 3+2+1 capped at 5).
@@ -55,9 +56,9 @@ test('a class of 11: exact gradebook, a report per student, hostile code contain
   const [subs, out, runtime, tmp] = ['submissions', 'out', 'runtime', 'tmp'].map((d) => join(root, d));
   for (const d of [subs, runtime, tmp, join(subs, 'carol'), join(subs, 'frank')]) mkdirSync(d, { recursive: true });
   copyFileSync(join(repo, 'labs/bridge/solution/bridge.sh'), join(subs, 'alice.sh'));
-  copyFileSync(fixture('bridge/no-bridge-address.sh'), join(subs, 'bob.sh'));
-  copyFileSync(fixture('bridge/veth-down.sh'), join(subs, 'carol', 'bridge.sh'));
-  copyFileSync(fixture('bridge/no-default-route.sh'), join(subs, 'dan.sh'));
+  copyFileSync(example('no-bridge-address.sh'), join(subs, 'bob.sh'));
+  copyFileSync(example('veth-down.sh'), join(subs, 'carol', 'bridge.sh'));
+  copyFileSync(example('no-default-route.sh'), join(subs, 'dan.sh'));
   copyFileSync(fixture('hostile/empty.sh'), join(subs, 'empty.sh'));
   copyFileSync(fixture('hostile/syntax-error.sh'), join(subs, 'syntax.sh'));
   copyFileSync(fixture('hostile/infinite-loop.sh'), join(subs, 'loop.sh'));

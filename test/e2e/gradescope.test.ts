@@ -1,7 +1,9 @@
 // Gradescope's autograder, run here against a simulated /autograder tree: docs/gradescope/run_autograder
 // grades the submission with netlab-run (TCG, as on Gradescope) and writes a results.json that
-// follows Gradescope's specification. And a student's poweroff is a graded failure (exit 1), not an
-// infrastructure error (69), when grading one submission.
+// follows Gradescope's specification; the mirror choice runs as on Gradescope's Ubuntu (an apt folder of
+// Ubuntu 24.04's shape, and a kernel fetched afresh from Debian's main mirror). Ubuntu 22.04's old
+// Debian keyring is replaced by Debian's current one (debian-keyring.sh, against Debian's mirror). And a
+// student's poweroff is a graded failure (exit 1), not an infrastructure error (69).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,17 +15,23 @@ import { repo, runCli } from '../helpers/cli.ts';
 import { GradescopeResults } from '../helpers/gradescope.ts';
 import { qemuPidsUnder } from '../helpers/processes.ts';
 
-test('run_autograder writes a valid results.json from /autograder/submission (nested, as uploaded)', async () => {
+test('run_autograder writes a valid results.json from /autograder/submission (nested, as uploaded), on an Ubuntu-shaped host', async () => {
   const ag = await mkdtemp(join(tmpdir(), 'netlab-ag-'));
   const runtime = await mkdtemp(join(tmpdir(), 'netlab-ag-rt-'));
   mkdirSync(join(ag, 'submission', 'my-work'), { recursive: true });
-  copyFileSync(join(repo, 'test/fixtures/submissions/bridge/no-default-route.sh'), join(ag, 'submission', 'my-work', 'bridge.sh'));
+  copyFileSync(join(repo, 'labs/bridge/examples/no-default-route.sh'), join(ag, 'submission', 'my-work', 'bridge.sh'));
   const r = await execa('bash', [join(repo, 'docs/gradescope/run_autograder')], {
     reject: false, all: true, timeout: 300_000,
-    env: { AUTOGRADER_ROOT: ag, NETLAB_RUN_DIR: repo, NETLAB_LAB: join(repo, 'labs/bridge'), NETLAB_RUNTIME_DIR: runtime, NO_COLOR: '1' },
+    // The host's apt sources are Ubuntu's; the kernel is fetched afresh, so the mirror is chosen for real.
+    env: {
+      AUTOGRADER_ROOT: ag, NETLAB_RUN_DIR: repo, NETLAB_LAB: join(repo, 'labs/bridge'), NETLAB_RUNTIME_DIR: runtime, NO_COLOR: '1',
+      NETLAB_APT_DIR: join(repo, 'test/fixtures/apt/ubuntu-24.04'), NETLAB_REFRESH_KERNELS: '1', NETLAB_MIRROR: '',
+    },
   });
   assert.equal(r.exitCode, 0, r.all);
   assert.match(r.all ?? '', /netlab-run exited 1/);
+  assert.match(r.all ?? '', /^netlab mirror: http:\/\/deb\.debian\.org\/debian \(Debian's main mirror: the host's apt sources serve no Debian \(http:\/\/archive\.ubuntu\.com\/ubuntu noble\)/m);
+  assert.match(r.all ?? '', /^netlab kernel debian:bookworm: (kernel debian:bookworm → \S+ ready|kernel \S+ is already in the cache)/m);
   const results = JSON.parse(readFileSync(join(ag, 'results', 'results.json'), 'utf8'));
   const parsed = GradescopeResults.safeParse(results);
   assert.ok(parsed.success, JSON.stringify(!parsed.success && parsed.error.issues));
@@ -65,4 +73,20 @@ test('one submission that powers its machine off: graded 0 with status crashed, 
   assert.ok(Date.now() - started < 90_000, `took ${Date.now() - started} ms`);
   assert.deepEqual(qemuPidsUnder(runtime), []);
   assert.deepEqual(readdirSync(runtime), []);
+});
+
+test('debian-keyring.sh: a keyring too old for bookworm (Ubuntu 22.04\'s) is replaced by Debian\'s current one', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'netlab-keyring-'));
+  // Ubuntu 22.04's debian-archive-keyring (2021) has the bullseye keys and none that sign bookworm today.
+  const old = join(dir, 'debian-archive-keyring.gpg');
+  copyFileSync('/usr/share/keyrings/debian-archive-bullseye-automatic.gpg', old);
+  const inRelease = join(dir, 'InRelease');
+  await execa('curl', ['-fsSL', 'https://deb.debian.org/debian/dists/bookworm/InRelease', '-o', inRelease]);
+  assert.equal((await execa('gpgv', ['--keyring', old, inRelease], { reject: false })).exitCode, 2, 'the old keyring cannot check bookworm');
+  const script = join(repo, 'docs/gradescope/debian-keyring.sh');
+  const first = await execa('bash', [script], { env: { NETLAB_DEBIAN_KEYRING: old }, all: true });
+  assert.match(first.all ?? '', /installed Debian's debian-archive-keyring_[^ ]+_all\.deb: .* checks Debian's bookworm/);
+  assert.equal((await execa('gpgv', ['--keyring', old, inRelease], { reject: false })).exitCode, 0);
+  const again = await execa('bash', [script], { env: { NETLAB_DEBIAN_KEYRING: old }, all: true });
+  assert.match(again.all ?? '', /checks Debian's bookworm already/);
 });

@@ -1,30 +1,14 @@
-// The host-none lab end to end on real VMs: the reference grades full marks, typical mistakes grade the
-// exact partial scores with the failing checks named and a hint pointing at the mistake.
+// The host-none lab end to end on real VMs, in one `netlab-run verify` run: the reference grades full
+// marks, typical mistakes (labs/host-none/examples/) grade the exact partial scores lab.yaml declares,
+// with the failing checks named and a hint pointing at the mistake.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertFullMarks, assertPartial, labGrader } from '../helpers/lab-grader.ts';
+import { assertFullMarks, assertPartial, assertVerified, labVerifier } from '../helpers/lab-verify.ts';
 
 const LAB = 'host-none';
 const MAX = 21;
-
-const grade = await labGrader(LAB);
-
-test(`the reference solution (host, none and bridge modes) grades ${MAX}/${MAX}, exit 0, with the docker0 capture`, async () => {
-  const graded = await grade(undefined);
-  assertFullMarks(graded, MAX);
-  const { out } = graded;
-  assert.ok(existsSync(join(out, 'captures/docker0.pcap')));
-  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
-  const stdoutOf = (id: string) => result.checks.find((c: { id: string }) => c.id === id).commands.at(-1).stdout as string;
-  // Host mode: the listener's network namespace is PID 1's, though its PID namespace is its own.
-  const ns = /its network namespace: (net:\[\d+\])[\s\S]*the host's \(PID 1\): +(net:\[\d+\])/.exec(stdoutOf('the-server-on-port-8080-shares-the-host-s-network-namespace'));
-  assert.ok(ns);
-  assert.equal(ns[1], ns[2]);
-  // Bridge mode: what arrives outside carries the host's address, not the container's.
-  assert.match(stdoutOf('c-bridge-masqueraded'), /IP 198\.51\.100\.1 > 198\.51\.100\.2: ICMP echo request/);
-});
 
 const mistakes: [string, number, string[], RegExp][] = [
   // The "host-mode" server in a namespace of its own: the host's 8080 stays free and unreachable.
@@ -37,11 +21,30 @@ const mistakes: [string, number, string[], RegExp][] = [
   ['no-masquerade.sh', 19, ['c-bridge-masqueraded'], /-j MASQUERADE/],
 ];
 
+const verified = labVerifier(LAB);
+
+test(`verify: the reference and the ${mistakes.length} examples grade as lab.yaml declares, exit 0`, async () => {
+  assertVerified(await verified(), MAX, mistakes);
+});
+
+test(`the reference solution (host, none and bridge modes) grades ${MAX}/${MAX}, with the docker0 capture`, async () => {
+  const ref = (await verified()).example('reference');
+  assertFullMarks(ref, MAX);
+  assert.ok(existsSync(join(ref.dir, 'captures/docker0.pcap')));
+  const stdoutOf = (id: string) => ref.result.checks.find((c) => c.id === id)!.commands.at(-1)!.stdout;
+  // Host mode: the listener's network namespace is PID 1's, though its PID namespace is its own.
+  const ns = /its network namespace: (net:\[\d+\])[\s\S]*the host's \(PID 1\): +(net:\[\d+\])/.exec(stdoutOf('the-server-on-port-8080-shares-the-host-s-network-namespace'));
+  assert.ok(ns);
+  assert.equal(ns[1], ns[2]);
+  // Bridge mode: what arrives outside carries the host's address, not the container's.
+  assert.match(stdoutOf('c-bridge-masqueraded'), /IP 198\.51\.100\.1 > 198\.51\.100\.2: ICMP echo request/);
+});
+
 for (const [file, score, failed, hint] of mistakes) {
-  test(`a typical mistake (${file}) grades ${score}/${MAX} with exit 1 and the failing checks named`, async () => {
-    const res = await grade(file);
-    assertPartial(res, score, MAX, failed);
-    assert.match(res.r.stdout, /hint: /);
-    assert.match(res.r.stdout, hint);
+  test(`a typical mistake (${file}) grades ${score}/${MAX} with the failing checks named and a hint`, async () => {
+    const ex = (await verified()).example(file.replace(/\.sh$/, ''));
+    assertPartial(ex, score, MAX, failed);
+    assert.match(ex.terminal, /hint: /);
+    assert.match(ex.terminal, hint);
   });
 }

@@ -1,40 +1,14 @@
-// The macvlan lab end to end (two VMs on one link) on real VMs: the reference grades full marks, typical mistakes grade the
-// exact partial scores with the failing checks named and a hint pointing at the mistake.
+// The macvlan lab end to end (two VMs on one link) on real VMs, in one `netlab-run verify` run: the
+// reference grades full marks, typical mistakes (labs/macvlan/examples/) grade the exact partial
+// scores lab.yaml declares, with the failing checks named and a hint pointing at the mistake.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertFullMarks, assertPartial, labGrader } from '../helpers/lab-grader.ts';
+import { assertFullMarks, assertPartial, assertVerified, labVerifier } from '../helpers/lab-verify.ts';
 
 const LAB = 'macvlan';
 const MAX = 19;
-
-const grade = await labGrader(LAB);
-
-test(`the reference solution (bridge-mode macvlans, host shim) grades ${MAX}/${MAX}, exit 0, with peer's capture`, async () => {
-  const graded = await grade(undefined);
-  assertFullMarks(graded, MAX);
-  const { out } = graded;
-  assert.ok(existsSync(join(out, 'captures/lan.pcap')));
-  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
-  const check = (id: string) => result.checks.find((c: { id: string }) => c.id === id);
-  // The isolation check passes because its ping fails: exit code 1, no reply.
-  const isolation = check('host-cannot-reach-c1-through-eth1');
-  assert.equal(isolation.status, 'passed');
-  assert.equal(isolation.commands.at(-1).exitCode, 1);
-  assert.match(isolation.commands.at(-1).stdout, /0 received/);
-  // peer knows three different MACs for the host, c1 and c2.
-  const macs = [...(check('peer-sees-three-different-macs-for-the-host-c1-and-c2').commands.at(-1).stdout as string)
-    .matchAll(/is at ([0-9a-f:]{17})/g)].map((m) => m[1]);
-  assert.equal(macs.length, 3);
-  assert.equal(new Set(macs).size, 3);
-  // The capture on peer shows c1 and c2 each answering from its own MAC.
-  const lan = result.captures.find((c: { name: string }) => c.name === 'lan');
-  const replies = (ip: string) => new Set(lan.packets.filter((p: { summary: string }) => p.summary.includes(`${ip} > 172.16.86.3: ICMP echo reply`))
-    .map((p: { summary: string }) => p.summary.slice(0, 17)));
-  assert.deepEqual([...replies('172.16.86.10')], [macs[1]]);
-  assert.deepEqual([...replies('172.16.86.11')], [macs[2]]);
-});
 
 const mistakes: [string, number, string[], RegExp][] = [
   // Private mode: peer still reaches both, but the children (mv-host included) never meet.
@@ -47,11 +21,39 @@ const mistakes: [string, number, string[], RegExp][] = [
   ['no-host-shim.sh', 18, ['bonus-host-reaches-containers-via-own-macvlan'], /ip link add mv-host link eth1 type macvlan mode bridge/],
 ];
 
+const verified = labVerifier(LAB);
+
+test(`verify: the reference and the ${mistakes.length} examples grade as lab.yaml declares, exit 0`, async () => {
+  assertVerified(await verified(), MAX, mistakes);
+});
+
+test(`the reference solution (bridge-mode macvlans, host shim) grades ${MAX}/${MAX}, with peer's capture`, async () => {
+  const ref = (await verified()).example('reference');
+  assertFullMarks(ref, MAX);
+  assert.ok(existsSync(join(ref.dir, 'captures/lan.pcap')));
+  const check = (id: string) => ref.result.checks.find((c) => c.id === id)!;
+  // The isolation check passes because its ping fails: exit code 1, no reply.
+  const isolation = check('host-cannot-reach-c1-through-eth1');
+  assert.equal(isolation.status, 'passed');
+  assert.equal(isolation.commands.at(-1)!.exitCode, 1);
+  assert.match(isolation.commands.at(-1)!.stdout, /0 received/);
+  // peer knows three different MACs for the host, c1 and c2.
+  const macs = [...check('peer-sees-three-different-macs-for-the-host-c1-and-c2').commands.at(-1)!.stdout
+    .matchAll(/is at ([0-9a-f:]{17})/g)].map((m) => m[1]);
+  assert.equal(macs.length, 3);
+  assert.equal(new Set(macs).size, 3);
+  // The capture on peer shows c1 and c2 each answering from its own MAC.
+  const lan = ref.result.captures.find((c) => c.name === 'lan')!;
+  const replies = (ip: string) => new Set(lan.packets.filter((p) => p.summary.includes(`${ip} > 172.16.86.3: ICMP echo reply`)).map((p) => p.summary.slice(0, 17)));
+  assert.deepEqual([...replies('172.16.86.10')], [macs[1]]);
+  assert.deepEqual([...replies('172.16.86.11')], [macs[2]]);
+});
+
 for (const [file, score, failed, hint] of mistakes) {
-  test(`a typical mistake (${file}) grades ${score}/${MAX} with exit 1 and the failing checks named`, async () => {
-    const res = await grade(file);
-    assertPartial(res, score, MAX, failed);
-    assert.match(res.r.stdout, /hint: /);
-    assert.match(res.r.stdout, hint);
+  test(`a typical mistake (${file}) grades ${score}/${MAX} with the failing checks named and a hint`, async () => {
+    const ex = (await verified()).example(file.replace(/\.sh$/, ''));
+    assertPartial(ex, score, MAX, failed);
+    assert.match(ex.terminal, /hint: /);
+    assert.match(ex.terminal, hint);
   });
 }

@@ -1,31 +1,12 @@
-// The veth lab end to end on real VMs: the reference grades full marks, typical mistakes grade the
-// exact partial scores with the failing checks named and a hint pointing at the mistake.
+// The veth lab end to end on real VMs, in one `netlab-run verify` run: the reference grades full
+// marks, typical mistakes (labs/veth/examples/) grade the exact partial scores lab.yaml declares,
+// with the failing checks named and a hint pointing at the mistake.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { assertFullMarks, assertPartial, labGrader } from '../helpers/lab-grader.ts';
+import { assertFullMarks, assertPartial, assertVerified, labVerifier } from '../helpers/lab-verify.ts';
 
 const LAB = 'veth';
 const MAX = 17;
-
-const grade = await labGrader(LAB);
-
-test(`the reference solution (seed 001's veth pair, lo up) grades ${MAX}/${MAX}, exit 0`, async () => {
-  const graded = await grade(undefined);
-  assertFullMarks(graded, MAX);
-  const { out } = graded;
-  // The peer check prints both ends' indexes: veth111@if<veth222's index> and back.
-  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
-  const pair = result.checks.find((c: { id: string }) => c.id === 'one-pair-veth111-ifn-is-veth222');
-  const m = /ns1: (\d+): veth111@if(\d+):[\s\S]*ns2: (\d+): veth222@if(\d+):/.exec(pair.commands.at(-1).stdout);
-  assert.ok(m, pair.commands.at(-1).stdout);
-  assert.equal(m[2], m[3]);
-  assert.equal(m[4], m[1]);
-  // The in-namespace capture saw ICMP echo requests from 10.1.1.2.
-  const cap = result.checks.find((c: { id: string }) => c.id === 'veth222-receives-veth111-frames');
-  assert.match(cap.commands.at(-1).stdout, /10\.1\.1\.2 > 10\.1\.1\.3: ICMP echo request/);
-});
 
 const mistakes: [string, number, string[], RegExp][] = [
   // The seed's commands verbatim: everything works except 127.0.0.1 inside the namespaces.
@@ -37,11 +18,31 @@ const mistakes: [string, number, string[], RegExp][] = [
   ], /ip netns exec ns2 ip link set veth222 up/],
 ];
 
+const verified = labVerifier(LAB);
+
+test(`verify: the reference and the ${mistakes.length} examples grade as lab.yaml declares, exit 0`, async () => {
+  assertVerified(await verified(), MAX, mistakes);
+});
+
+test(`the reference solution (seed 001's veth pair, lo up) grades ${MAX}/${MAX}`, async () => {
+  const ref = (await verified()).example('reference');
+  assertFullMarks(ref, MAX);
+  // The peer check prints both ends' indexes: veth111@if<veth222's index> and back.
+  const pair = ref.result.checks.find((c) => c.id === 'one-pair-veth111-ifn-is-veth222')!;
+  const m = /ns1: (\d+): veth111@if(\d+):[\s\S]*ns2: (\d+): veth222@if(\d+):/.exec(pair.commands.at(-1)!.stdout);
+  assert.ok(m, pair.commands.at(-1)!.stdout);
+  assert.equal(m[2], m[3]);
+  assert.equal(m[4], m[1]);
+  // The in-namespace capture saw ICMP echo requests from 10.1.1.2.
+  const cap = ref.result.checks.find((c) => c.id === 'veth222-receives-veth111-frames')!;
+  assert.match(cap.commands.at(-1)!.stdout, /10\.1\.1\.2 > 10\.1\.1\.3: ICMP echo request/);
+});
+
 for (const [file, score, failed, hint] of mistakes) {
-  test(`a typical mistake (${file}) grades ${score}/${MAX} with exit 1 and the failing checks named`, async () => {
-    const res = await grade(file);
-    assertPartial(res, score, MAX, failed);
-    assert.match(res.r.stdout, /hint: /);
-    assert.match(res.r.stdout, hint);
+  test(`a typical mistake (${file}) grades ${score}/${MAX} with the failing checks named and a hint`, async () => {
+    const ex = (await verified()).example(file.replace(/\.sh$/, ''));
+    assertPartial(ex, score, MAX, failed);
+    assert.match(ex.terminal, /hint: /);
+    assert.match(ex.terminal, hint);
   });
 }

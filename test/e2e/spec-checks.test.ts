@@ -50,7 +50,7 @@ collect:`));
 
 async function grade(submission?: string) {
   const out = await mkdtemp(join(tmpdir(), 'netlab-e2e-spec-'));
-  const r = await runCli([labDir, '--out', out, ...(submission ? ['--submission', join(repo, 'test/fixtures/submissions/bridge', submission)] : [])], { timeoutMs: 300_000, cwd: course });
+  const r = await runCli([labDir, '--out', out, ...(submission ? ['--submission', join(repo, 'labs/bridge/examples', submission)] : [])], { timeoutMs: 300_000, cwd: course });
   const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as { score: number; maxScore: number; checks: Check[] };
   const check = (id: string) => result.checks.find((c) => c.id === id)!;
   return { r, result, ping: check('pings-cross-the-bridge-both-ways-typescript'), ports: check('br00-has-two-up-ports-typescript') };

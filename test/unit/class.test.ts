@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { alreadyGraded, findClass, inputHash, writeClassReports, writeMissingReport } from '../../runner/class.ts';
 import { parseSize } from '../../runner/cli.ts';
 import { loadLab } from '../../runner/lab.ts';
-import { DEFAULT_OUTPUT_LIMIT, outputLimit, submissionCommand, SUBMISSION_PIDS_MAX } from '../../runner/playwright/guest.ts';
+import { DEFAULT_OUTPUT_LIMIT, limitCountsCommand, outputLimit, parseLimitCounts, submissionCommand, SUBMISSION_PIDS_MAX } from '../../runner/playwright/guest.ts';
 import { parallelism } from '../../runner/run.ts';
 import { writeReport } from '../../reports/summary.ts';
 import { sampleResult } from '../../reports/fixtures/sample-result.ts';
@@ -131,6 +131,24 @@ test('limits: output cap from --max-output, sizes in K/M, units at once by cores
   assert.equal(parallelism(8, 50, 4_000, 1_000, 2), 1, 'always at least one');
 });
 
+test('what the limits saw is read from the kernel\'s cgroup counters by a command of its own, not from the submission\'s output', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'netlab-cg-'));
+  try {
+    const cmd = (root: string) => limitCountsCommand().replaceAll('/sys/fs/cgroup', root);
+    assert.deepEqual(parseLimitCounts((await execa('bash', ['-c', cmd(join(dir, 'none'))])).stdout), { pids: 0, oom: 0 }, 'no cgroup: nothing counted');
+    await mkdir(join(dir, 'cg', 'netlab-submission'), { recursive: true });
+    await writeFile(join(dir, 'cg', 'netlab-submission', 'pids.events'), 'max 17\n');
+    await writeFile(join(dir, 'cg', 'netlab-submission', 'memory.events'), 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n');
+    assert.deepEqual(parseLimitCounts((await execa('bash', ['-c', cmd(join(dir, 'cg'))])).stdout), { pids: 17, oom: 2 });
+    // The wrapper itself prints nothing about limits: a student's forged line is just output.
+    assert.doesNotMatch(submissionCommand('true'), /NETLAB-LIMIT|echo "pids=/);
+    assert.equal(parseLimitCounts('NETLAB-LIMIT pids=5 oom=0'), undefined);
+    assert.equal(parseLimitCounts('pids=1 oom=0\npids=9 oom=9'), undefined);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('the submission wrapper: a cgroup with a process limit, the command in /root/submission, its exit code kept', async () => {
   const cmd = submissionCommand('bash bridge.sh up');
   assert.match(cmd, new RegExp(`echo ${SUBMISSION_PIDS_MAX} > /sys/fs/cgroup/netlab-submission/pids\\.max`));
@@ -169,6 +187,16 @@ test('the broker: a lease lists down machines; health waits for one to go down; 
     await brokerCall(broker.url, 'alice', 'health', { wait: 999_999 });
     await brokerCall(broker.url, 'alice', 'release');
     assert.deepEqual(calls, ['health alice 5000', 'kill alice host no answer & more', 'health alice 30000', 'release alice']);
+    // Another process that knows only the port, or a web page (its fetch carries Origin), is refused.
+    const { origin, pathname } = new URL(broker.url);
+    assert.match(pathname, /^\/[A-Za-z0-9_-]{32}$/);
+    const other = await execa(process.execPath, ['-e', `fetch(${JSON.stringify(`${origin}/units/alice/kill?machine=host`)}, { method: 'POST' }).then((r) => console.log(r.status))`]);
+    assert.equal(other.stdout, '404');
+    const guessed = await fetch(`${origin}/${'A'.repeat(32)}/units/alice/release`, { method: 'POST' });
+    assert.equal(guessed.status, 404);
+    const page = await fetch(`${broker.url}/units/alice/release`, { method: 'POST', headers: { origin: 'http://evil.example' } });
+    assert.equal(page.status, 404);
+    assert.equal(calls.length, 4, 'no handler ran for a refused request');
   } finally {
     await broker.close();
   }

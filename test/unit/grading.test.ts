@@ -30,6 +30,10 @@ test('fractions: "3/4", "0.75", "75%"; anything else is not one', () => {
   assert.equal(parseFraction('0.75'), 0.75);
   assert.equal(parseFraction('75%'), 0.75);
   for (const bad of ['', 'three', '1/0', '-1/2', 'a/b', '1/2 done']) assert.equal(parseFraction(bad), undefined, bad);
+  // Above 1 is not a share: a bare count must not round up to full marks.
+  for (const over of ['2', '1.5', '5/4', '150%']) assert.equal(parseFraction(over), undefined, over);
+  assert.equal(parseFraction('1'), 1);
+  assert.equal(parseFraction('100%'), 1);
 });
 
 test('partial by lines: each matching stdout line earns points/of, at most of lines count', () => {
@@ -42,15 +46,16 @@ test('partial by lines: each matching stdout line earns points/of, at most of li
   assert.deepEqual([all.pass, all.fraction, pointsFor(2, all)], [true, 1, 2]);
 });
 
-test('partial by fraction: the last stdout line; clamped to 0..1; garbage or a timeout earns 0', () => {
+test('partial by fraction: the last stdout line, a share from 0 to 1; above 1, garbage or a timeout earns 0', () => {
   const c = partial('fraction', 3);
   const v = judgePartial(c, res({ stdout: 'checking…\n2/3\n' }));
   assert.deepEqual([v.pass, pointsFor(3, v)], [false, 2]);
-  assert.equal(pointsFor(3, judgePartial(c, res({ stdout: '5/4' }))), 3);
-  assert.equal(judgePartial(c, res({ stdout: '5/4' })).pass, true);
+  assert.equal(pointsFor(3, judgePartial(c, res({ stdout: '5/4' }))), 0);
+  assert.equal(pointsFor(3, judgePartial(c, res({ stdout: 'ok\n2\n' }))), 0);
+  assert.match(judgePartial(c, res({ stdout: '2' })).got, /not a share between 0 and 1: "2"/);
   const junk = judgePartial(c, res({ stdout: 'all good' }));
   assert.deepEqual([junk.pass, pointsFor(3, junk)], [false, 0]);
-  assert.match(junk.got, /not a fraction: "all good"/);
+  assert.match(junk.got, /not a share between 0 and 1: "all good"/);
   const late = judgePartial(c, res({ stdout: '3/3', timedOut: true, exitCode: null }));
   assert.deepEqual([late.pass, pointsFor(3, late)], [false, 0]);
   // Rounded to hundredths: 2 × 1/3.

@@ -1,13 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfraError } from '../../vm/errors.ts';
-import {
-  debianMirror, findTool, installCommand, mirrorsFromAptConfig, mirrorsFromDeb822, mirrorsFromOneLine,
-  packagesFor, requireTools, searchDirs,
-} from '../../vm/host-tools.ts';
+import { findTool, installCommand, packagesFor, requireTools, searchDirs } from '../../vm/host-tools.ts';
 
 async function fakeBin(names: string[]): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'netlab-bin-'));
@@ -50,42 +47,4 @@ test('the search path adds /usr/sbin and /sbin to PATH', () => {
   assert.deepEqual(dirs.slice(0, 2), ['/usr/local/bin', '/usr/bin']);
   assert.ok(dirs.includes('/usr/sbin'));
   assert.ok(dirs.includes('/sbin'));
-});
-
-test('mirror: deb822 sources, security archives skipped, disabled stanzas ignored', () => {
-  const text = [
-    'Types: deb',
-    '# http://snapshot.debian.org/archive/debian/20250520T000000Z',
-    'URIs: http://mirror.example/debian',
-    'Suites: bookworm bookworm-updates',
-    'Components: main',
-    '',
-    'Types: deb',
-    'URIs: http://mirror.example/debian-security',
-    'Suites: bookworm-security',
-    '',
-    'Types: deb',
-    'URIs: http://off.example/debian',
-    'Suites: bookworm',
-    'Enabled: no',
-  ].join('\n');
-  const all = mirrorsFromDeb822(text);
-  assert.deepEqual(all.map((s) => s.uri), ['http://mirror.example/debian', 'http://mirror.example/debian-security']);
-});
-
-test('mirror: one-line sources.list with options', () => {
-  const s = mirrorsFromOneLine('# comment\ndeb-src http://src.example/debian bookworm main\ndeb [arch=amd64 signed-by=/x.gpg] http://m.example/debian/ bookworm main\n');
-  assert.deepEqual(s, [{ uri: 'http://m.example/debian/', suites: ['bookworm'] }]);
-});
-
-test('mirror: read from an apt folder, NETLAB_MIRROR wins, none found is an InfraError', async () => {
-  const apt = await mkdtemp(join(tmpdir(), 'netlab-apt-'));
-  await mkdir(join(apt, 'sources.list.d'));
-  await writeFile(join(apt, 'sources.list.d', 'debian.sources'), 'Types: deb\nURIs: http://a.example/debian-security\nSuites: bookworm-security\n\nTypes: deb\nURIs: http://a.example/debian/\nSuites: bookworm\n');
-  await writeFile(join(apt, 'sources.list'), 'deb http://b.example/debian bookworm main\n');
-  assert.deepEqual(mirrorsFromAptConfig(apt), ['http://a.example/debian', 'http://b.example/debian']);
-  assert.equal(debianMirror({ env: {}, aptDir: apt }), 'http://a.example/debian');
-  assert.equal(debianMirror({ env: { NETLAB_MIRROR: 'http://c.example/debian/' }, aptDir: apt }), 'http://c.example/debian');
-  const empty = await mkdtemp(join(tmpdir(), 'netlab-apt-'));
-  assert.throws(() => debianMirror({ env: {}, aptDir: empty }), (e: unknown) => e instanceof InfraError && /NETLAB_MIRROR/.test(e.fix ?? ''));
 });

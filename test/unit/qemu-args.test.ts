@@ -14,6 +14,10 @@ test('management NIC is user networking restricted to the guest, SSH forwarded o
   assert.deepEqual(netdev, ['user,id=mgmt,restrict=on,ipv6=off,hostfwd=tcp:127.0.0.1:40022-:22']);
 });
 
+test('QEMU runs under seccomp: no spawning programs, no privilege changes, no obsolete calls', () => {
+  assert.deepEqual(argAfter(qemuArgs(base), '-sandbox'), ['on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny']);
+});
+
 test('a saved command line wins over the built one (restores must match the snapshot)', () => {
   const [append] = argAfter(qemuArgs({ ...base, append: 'console=ttyS0 netlab.hostname=first' }), '-append');
   assert.equal(append, 'console=ttyS0 netlab.hostname=first');

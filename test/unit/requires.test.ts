@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DMESG_PROBLEMS, kernelInRange, kernelVersionParts, missingModulesCommand, unmetRequirement } from '../../runner/requires.ts';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { kernelModules, moduleNames, normalModule } from '../../vm/kernel-modules.ts';
+import { DMESG_PROBLEMS, kernelInRange, kernelVersionParts, unmetRequirement } from '../../runner/requires.ts';
 
 test('kernel versions come from uname -r prefixes', () => {
   assert.deepEqual(kernelVersionParts('6.1.0-50-cloud-amd64'), [6, 1, 0]);
@@ -25,8 +30,22 @@ test('an unmet requirement says why; met ones say nothing', () => {
   assert.equal(unmetRequirement({ kernel: '>=5.4', modules: ['vxlan'] }, '6.1.0', []), undefined);
 });
 
-test('the module probe only names safe module names', () => {
-  assert.equal(missingModulesCommand(['vxlan', 'x;rm -rf /']), 'for m in vxlan xrm-rf; do modinfo -F filename "$m" >/dev/null 2>&1 || echo "$m"; done');
+test('a kernel\'s modules are read on the host from its modules disk, never asked of the guest', async () => {
+  assert.deepEqual([...moduleNames('kernel/drivers/net/vxlan/vxlan.ko.xz: kernel/net/ipv4/udp_tunnel.ko.xz\nkernel/net/bridge/br_netfilter.ko:\nkernel/fs/binfmt_script.ko\n')],
+    ['vxlan', 'br_netfilter', 'binfmt_script']);
+  const dir = await mkdtemp(join(tmpdir(), 'netlab-kmods-'));
+  try {
+    await mkdir(join(dir, 'tree', '6.1.0-test'), { recursive: true });
+    await writeFile(join(dir, 'tree', '6.1.0-test', 'modules.dep'), 'kernel/drivers/net/vxlan/vxlan.ko.xz: kernel/net/ipv4/udp_tunnel.ko.xz\nkernel/drivers/net/macvlan.ko.xz:\n');
+    await writeFile(join(dir, 'tree', '6.1.0-test', 'modules.builtin'), 'kernel/net/bridge/bridge.ko\nkernel/drivers/net/veth-test.ko\n');
+    await execa('mkfs.ext4', ['-q', '-F', '-d', join(dir, 'tree'), join(dir, 'modules.img'), '4M']);
+    const has = await kernelModules(join(dir, 'modules.img'), '6.1.0-test');
+    for (const m of ['vxlan', 'macvlan', 'bridge', 'veth_test', normalModule('veth-test')]) assert.ok(has.has(m), m);
+    assert.ok(!has.has('wireguard'));
+    await assert.rejects(kernelModules(join(dir, 'modules.img'), '9.9.9'), /debugfs could not read \/9\.9\.9\/modules\.dep/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('dmesg problems are recognised, ordinary lines are not', () => {

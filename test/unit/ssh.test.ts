@@ -10,8 +10,8 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { InfraError } from '../../vm/errors.ts';
-import { SshMachine, parsePublicKeyLine, shellQuote, tagged, tagKillCommand } from '../../vm/ssh.ts';
+import { DownloadTooLargeError, InfraError } from '../../vm/errors.ts';
+import { downloadLimit, SshMachine, parsePublicKeyLine, shellQuote, tagged, tagKillCommand } from '../../vm/ssh.ts';
 import type { MachineEndpoint } from '../../vm/types.ts';
 
 const SSHD = '/usr/sbin/sshd';
@@ -279,6 +279,28 @@ test('upload and download round trip over SFTP, keeping the mode; errors name th
     (e: Error) => e instanceof InfraError && e.message.includes('/nonexistent/netlab-file'));
   await assert.rejects(m.upload(join(sshd.dir, 'missing.txt'), '/tmp/x'),
     (e: Error) => e instanceof InfraError && e.message.includes('missing.txt'));
+});
+
+test('a download over the limit is refused before a byte is copied: a sparse 100 GB file costs nothing', async () => {
+  const huge = join(sshd.dir, 'huge.pcap');
+  await m.exec(`truncate -s 100G ${shellQuote(huge)}`);
+  const back = join(sshd.dir, 'huge.back');
+  const t0 = performance.now();
+  await assert.rejects(m.download(huge, back), (e: Error) => e instanceof DownloadTooLargeError && !(e instanceof InfraError)
+    && /is 107374182400 bytes, over the download limit of 67108864 bytes/.test(e.message));
+  assert.ok(performance.now() - t0 < 2000);
+  assert.ok(!existsSync(back), 'nothing written on the host');
+  const small = join(sshd.dir, 'small.bin');
+  await writeFile(small, Buffer.alloc(1000, 7));
+  await assert.rejects(m.download(small, back, { maxBytes: 999 }), DownloadTooLargeError);
+  await m.download(small, back, { maxBytes: 1000 });
+  assert.equal((await stat(back)).size, 1000);
+  assert.equal(downloadLimit({ NETLAB_MAX_DOWNLOAD: '4096' }), 4096);
+  // A link to an endless device claims 0 bytes: the copy still stops at the limit, and is refused.
+  const endless = join(sshd.dir, 'endless.pcap');
+  await m.exec(`ln -sf /dev/zero ${shellQuote(endless)}`);
+  await assert.rejects(m.download(endless, back, { maxBytes: 4096 }), (e: Error) => e instanceof DownloadTooLargeError && /is endless/.test(e.message));
+  assert.ok(!existsSync(back));
 });
 
 test('a wrong host key fails at once with InfraError, never retried', async () => {
