@@ -93,7 +93,8 @@ export async function initCommand(dirArg: string | undefined): Promise<number> {
   const out = process.stdout;
   out.write(`init: a course repository in ${relative(process.cwd(), dir) || '.'}:\n`);
   for (const f of files) out.write(`  ${f}\n`);
-  const cd = dirArg && resolve(dirArg) !== process.cwd() ? `cd ${dirArg} && ` : '';
+  const quoted = (p: string) => (/^[\w./-]+$/.test(p) ? p : `'${p.replaceAll("'", "'\\''")}'`);
+  const cd = dirArg && resolve(dirArg) !== process.cwd() ? `cd ${quoted(dirArg)} && ` : '';
   out.write(`\nnext:\n  ${cd}npm install\n  npx netlab-run labs/mylab      # grades the sample lab's reference solution (boots a VM)\n`);
   return EXIT.passed;
 }

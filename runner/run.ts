@@ -4,6 +4,7 @@ import { availableParallelism, freemem, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { requireTools } from '../vm/host-tools.ts';
+import { secureRuntimeRoot } from '../vm/runtime.ts';
 import { ensureImage } from '../vm/image.ts';
 import { chooseAccel } from '../vm/accel.ts';
 import type { EventSink } from '../vm/events.ts';
@@ -143,6 +144,8 @@ export async function runLabs(opts: RunOptions): Promise<RunOutcome> {
 
 export async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>, outDir: string, playwrightDir: string, formats: string[]): Promise<RunOutcome> {
   await requireTools(HOST_TOOLS);
+  // Before anything is built or booted: a runtime folder someone else made is refused at once.
+  await secureRuntimeRoot();
   const image = await ensureImage({ onEvent: opts.onEvent, signal: opts.signal });
   const kernelNames = new Set<string>();
   for (const u of units.values()) {

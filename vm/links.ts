@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { InfraError } from './errors.ts';
 import { macFor, type NicSpec } from './qemu-args.ts';
+import { groupShared } from './qemu.ts';
 import { recordPid, type RunDir } from './runtime.ts';
 
 export interface LinkDef {
@@ -44,7 +45,8 @@ export function planLinks(links: LinkDef[], runDir: string, labKey: string): Lin
 
 // Returns the process wrapped: an async function returning the (thenable) process would wait for it to exit.
 export async function startSwitch(sw: { name: string; socketDir: string }, runDir: RunDir): Promise<{ process: ResultPromise }> {
-  const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', 'vde_switch', '--sock', sw.socketDir], {
+  // Its sockets open to the set's QEMU group when the QEMUs drop to it (they send to the switch's).
+  const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', ...groupShared(runDir.identity !== undefined), 'vde_switch', '--sock', sw.socketDir], {
     // A pipe we never write keeps vde_switch's management console from reading EOF and quitting.
     stdin: 'pipe', reject: false, cleanup: true, buffer: false,
   });

@@ -36,6 +36,8 @@ export interface QemuMachineSpec {
   incoming?: string;
   /** Guest RAM in a file: shared (written through, to be saved) or private (copy-on-write over a saved one). */
   ramFile?: { path: string; share: boolean };
+  /** The user and group QEMU drops to once its files are open (vm/qemu-identity.ts). */
+  runAs?: { uid: number; gid: number };
 }
 
 // Fixed PCI slots keep eth0, eth1... in the same order on every boot and on restore.
@@ -65,9 +67,11 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
     '-name', `netlab-${m.name}`,
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
     // seccomp: a guest that breaks out into QEMU (software emulation is outside QEMU's security
-    // policy) cannot start programs, gain privileges or use obsolete system calls. Snapshots use the
-    // file: migration channel, which needs none of them.
-    '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
+    // policy) cannot start programs, change its ids or use obsolete system calls. Snapshots use the
+    // file: migration channel, which needs none of them. A QEMU that drops to a user of its own
+    // (-run-with, below) must call setuid once, after the filter is in: it then holds no privilege
+    // to regain, so the filter allows the set*id calls there.
+    '-sandbox', `on,obsolete=deny,elevateprivileges=${m.runAs ? 'allow' : 'deny'},spawn=deny,resourcecontrol=deny`,
     // tb-size: a lab's unit translates ~90 MB of code; at 64 a run flushed it once and translated again.
     ...(m.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=128', '-cpu', 'max']),
     // No HPET: Linux leaves its timer ticking at 250 Hz in QEMU, which woke an idle guest's main loop
@@ -102,6 +106,7 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
     const mtu = nic.mtu && nic.mtu !== 1500 ? `,host_mtu=${nic.mtu}` : '';
     args.push('-device', `virtio-net-pci,netdev=${id},mac=${nic.mac},addr=${'0x' + (FIRST_NIC_SLOT + i).toString(16)}${mtu}`);
   });
+  if (m.runAs) args.push('-run-with', `user=${m.runAs.uid}:${m.runAs.gid}`);
   if (m.qmpSocket) args.push('-qmp', `unix:${optValue(m.qmpSocket)},server=on,wait=off`);
   if (m.incoming) args.push('-incoming', m.incoming);
   return args;

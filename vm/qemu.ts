@@ -8,6 +8,15 @@ import { qemuArgs, type QemuMachineSpec } from './qemu-args.ts';
 import { recordPid, type RunDir } from './runtime.ts';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
+
+/**
+ * The command prefix that starts a program with umask 0007, when its files must be open to its group:
+ * the sockets a QEMU that drops to the set's group makes before it drops (its link socket, which the
+ * set's other QEMUs send to; the run folder's setgid bit gives them that group).
+ */
+export function groupShared(on: boolean): string[] {
+  return on ? ['sh', '-c', 'umask 0007 && exec "$0" "$@"'] : [];
+}
 const READY_MARKER = 'NETLAB-READY';
 const LINK_MARKER = 'NETLAB-LINK-UP';
 const FAIL_MARKER = 'NETLAB-FAIL:';
@@ -42,7 +51,7 @@ export class QemuProcess {
   async start(): Promise<void> {
     this.log = createWriteStream(this.consoleLog, { flags: 'a' });
     // --pdeathsig: the kernel kills QEMU if netlab-run dies, even by kill -9, so no VM outlives us.
-    this.child = execa('setpriv', ['--pdeathsig', 'KILL', '--', QEMU_BINARY, ...qemuArgs(this.spec)], {
+    this.child = execa('setpriv', ['--pdeathsig', 'KILL', '--', ...groupShared(this.spec.runAs !== undefined), QEMU_BINARY, ...qemuArgs(this.spec)], {
       stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, cleanup: true,
       cwd: this.runDir.path,
     });

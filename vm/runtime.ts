@@ -1,5 +1,6 @@
-import { chmod, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { InfraError } from './errors.ts';
+import type { QemuIdentity } from './qemu-identity.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +17,14 @@ export function runtimeRoot(): string {
 export interface RunDir {
   path: string;
   id: string;
+  /** The user and group this run's QEMU processes drop to (vm/qemu-identity.ts), if they do. */
+  identity?: QemuIdentity;
 }
 
 /**
  * The runtime root, made if missing, and refused unless it is a real folder of ours that no one else
  * can write: another local user could pre-create it (or a symbolic link in its place) in the shared
- * temp folder and redirect our overlays, sockets and PID files. A folder of ours left too open is
- * closed (0700).
+ * temp folder and redirect our overlays, sockets and PID files. Its mode is set to 0711.
  */
 export async function secureRuntimeRoot(root = runtimeRoot()): Promise<string> {
   await mkdir(root, { recursive: true, mode: 0o700 }).catch(() => {});
@@ -33,18 +35,34 @@ export async function secureRuntimeRoot(root = runtimeRoot()): Promise<string> {
   if (st.isSymbolicLink()) throw new InfraError(`the runtime folder ${root} is a symbolic link: refusing to follow it`, { fix });
   if (!st.isDirectory()) throw new InfraError(`the runtime folder ${root} is not a folder`, { fix });
   if (st.uid !== uid) throw new InfraError(`the runtime folder ${root} belongs to uid ${st.uid}, not to this user (uid ${uid})`, { fix });
-  if ((st.mode & 0o077) !== 0) await chmod(root, 0o700);
+  // Traverse only for others: a QEMU that dropped to its own user reaches its run folder by name, and
+  // no one can list or write the root.
+  if ((st.mode & 0o777) !== 0o711) await chmod(root, 0o711);
   return root;
 }
 
-export async function createRunDir(label: string): Promise<RunDir> {
+export async function createRunDir(label: string, identity?: QemuIdentity): Promise<RunDir> {
   const root = await secureRuntimeRoot();
   // Short names: unix socket paths must stay under 108 bytes.
   const id = `${label.replace(/[^a-z0-9-]/gi, '').slice(0, 12)}-${randomBytes(3).toString('hex')}`;
   const path = join(root, id);
   await mkdir(path, { mode: 0o700 });
+  if (identity) {
+    // The set's QEMU group may enter (not list or write); setgid: the sockets made inside belong to
+    // that group, so the set's QEMUs can send to each other's link sockets and no one else can.
+    await chown(path, process.getuid?.() ?? 0, identity.gid);
+    await chmod(path, 0o2710);
+  }
   await writeFile(join(path, 'owner.pid'), `${process.pid} ${processStartTime(process.pid) ?? ''}\n`);
-  return { path, id };
+  return { path, id, ...(identity ? { identity } : {}) };
+}
+
+/** A folder in the run folder that the set's QEMU may write (a snapshot's state is saved there). */
+export async function qemuWritableDir(dir: RunDir, name: string): Promise<string> {
+  const path = join(dir.path, name);
+  await mkdir(path, { mode: 0o700 });
+  if (dir.identity) await chown(path, dir.identity.uid, dir.identity.gid);
+  return path;
 }
 
 export async function removeRunDir(dir: RunDir): Promise<void> {

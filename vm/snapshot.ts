@@ -78,17 +78,19 @@ export async function dropSnapshot(key: string): Promise<void> {
  * killed save never leaves half a snapshot. The RAM is not in the stream (x-ignore-shared): it is the
  * file, copied while the guest is stopped, its zero blocks left as holes.
  */
-export async function saveSnapshot(key: string, qmp: Qmp, overlay: string, ramFile: string, cmdline: string[]): Promise<Snapshot> {
+export async function saveSnapshot(key: string, qmp: Qmp, overlay: string, ramFile: string, cmdline: string[], stagingDir?: string): Promise<Snapshot> {
   const final = dirFor(key);
   const tmp = `${final}.tmp-${randomBytes(4).toString('hex')}`;
   await mkdir(tmp, { recursive: true });
   try {
     await qmp.execute('stop');
     await leaveRamOut(qmp);
-    await qmp.execute('migrate', { channels: fileChannel(join(tmp, 'state')) });
+    // stagingDir: a folder the QEMU may write when it runs as a user of its own (the cache is not one).
+    await qmp.execute('migrate', { channels: fileChannel(join(stagingDir ?? tmp, 'state')) });
     const r = await qmp.until<{ status?: string; 'error-desc'?: string }>('query-migrate',
       (m) => m.status === 'completed' || m.status === 'failed', 60_000, 'the snapshot to be written');
     if (r.status !== 'completed') throw new InfraError(`snapshot failed: ${r['error-desc'] ?? r.status}`);
+    if (stagingDir) await copyFile(join(stagingDir, 'state'), join(tmp, 'state'));
     const ram = await execa('cp', ['--sparse=always', ramFile, join(tmp, 'ram')], { reject: false });
     if (ram.exitCode !== 0) throw new InfraError(`snapshot failed: cannot copy the guest's RAM: ${ram.stderr}`);
     // Migration flushed and inactivated the disk, so the overlay is consistent while the guest is stopped.

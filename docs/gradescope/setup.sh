@@ -23,7 +23,10 @@ apt-get install -y -qq --no-install-recommends \
   e2fsprogs openssh-client util-linux zstd xz-utils ca-certificates curl gnupg
 
 # Ubuntu 22.04's debian-archive-keyring is too old to check Debian's bookworm: take Debian's current one.
-bash "$SRC/netlab-run/docs/gradescope/debian-keyring.sh"
+# (Beside this script in a course repository's zip, made by `netlab-run init`'s gradescope/make-zip.sh.)
+keyring=$SRC/debian-keyring.sh
+[ -f "$keyring" ] || keyring=$SRC/netlab-run/docs/gradescope/debian-keyring.sh
+bash "$keyring"
 
 # Under software emulation (no KVM on Gradescope) QEMU's version sets the speed of everything the
 # guests run: Debian's QEMU 10 runs them ~3.5x faster than QEMU 7.2 (docs/grading.md). Ubuntu 22.04
@@ -42,8 +45,16 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); proce
   apt-get install -y -qq nodejs
 fi
 
-cd "$SRC/netlab-run"
-npm ci --no-audit --no-fund --loglevel=error
+# netlab-run: its own folder in the zip (netlab-run/), or in a course repository's zip (package.json
+# and package-lock.json at the root, netlab-run a dependency: `netlab-run init`) the installed package.
+if [ -d "$SRC/netlab-run" ]; then
+  cd "$SRC/netlab-run"
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  cd "$SRC"
+  npm ci --no-audit --no-fund --loglevel=error
+  cd node_modules/netlab-run
+fi
 chmod +x "$SRC/run_autograder" 2>/dev/null || true
 
 # Warm the caches (image, kernel, snapshot) with the reference solution; its grade is not used, but a

@@ -1,7 +1,7 @@
 // The VM engine on its own (no runner): real QEMU guests, real SSH, links between guests, cleanup.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,17 @@ test('one machine: ip -br link over SSH, exec results, SFTP both ways, and nothi
   const set = await bootMachines(['solo']);
   const pids = set.qemuPids();
   try {
+    // QEMU runs under seccomp and, when netlab-run is root, as a user and group of its own (ids of no
+    // account, its own group only): a guest that escapes the emulator holds no privileges.
+    const status = readFileSync(`/proc/${pids[0]}/status`, 'utf8');
+    assert.match(status, /^Seccomp:\s+2$/m);
+    if (process.getuid?.() === 0) {
+      const ids = (field: string) => new RegExp(`^${field}:\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)`, 'm').exec(status)!.slice(1).map(Number);
+      const [uid] = ids('Uid');
+      assert.ok(uid! >= 1_900_000_000, `uid ${uid}`);
+      assert.deepEqual([...ids('Uid'), ...ids('Gid')], Array(8).fill(uid), status);
+      assert.match(status, new RegExp(`^Groups:\\s+${uid}\\s*$`, 'm'), 'only its own group');
+    }
     const m = set.machine('solo');
     const r = await m.exec('ip -br link');
     assert.equal(r.exitCode, 0);

@@ -3,7 +3,7 @@
 // checkout (its node_modules a folder of links, so the bundle lands in the copy).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -48,4 +48,51 @@ test('the CLI bundle: built on first use, its modules find files beside their so
   // NETLAB_TSX=1 runs the sources through tsx: the same answer.
   const tsx = await cli(['--version'], { NETLAB_TSX: '1' });
   assert.equal(tsx.stdout.trim(), '9.9.9-copy');
+});
+
+// Every file under `dir` with its size and mtime.
+async function listing(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const p = join(e.parentPath, e.name);
+    const st = await stat(p);
+    out.push(`${p.slice(dir.length)} ${st.size} ${st.mtimeMs}`);
+  }
+  return out.sort();
+}
+
+test('an installed copy (<course>/node_modules/netlab-run) writes nothing into itself: it runs its packed bundle, else tsx', async (t) => {
+  const course = await mkdtemp(join(tmpdir(), 'netlab-installed-'));
+  t.after(() => rm(course, { recursive: true, force: true }));
+  const pkg = join(course, 'node_modules', 'netlab-run');
+  await mkdir(pkg, { recursive: true });
+  for (const p of ['bin', 'runner', 'vm', 'reports', 'package.json', 'scripts/pack-bundle.mjs']) await cp(join(repo, p), join(pkg, p), { recursive: true });
+  // Its npm packages beside it, as npm installs them.
+  for (const e of await readdir(join(repo, 'node_modules'))) if (e !== '.cache' && !e.startsWith('.')) await symlink(join(repo, 'node_modules', e), join(course, 'node_modules', e));
+  const cli = () => execa(process.execPath, [join(pkg, 'bin', 'netlab-run.mjs'), '--version'], { cwd: course, reject: false });
+  const version = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')).version;
+
+  let before = await listing(pkg);
+  const plain = await cli();
+  assert.equal(plain.stdout.trim(), version, plain.stderr);
+  assert.deepEqual(await listing(pkg), before, 'no bundle built into the installed copy');
+
+  // What `npm pack` does (prepack): the bundle goes into the package, named by its sources' hash.
+  const built = await execa(process.execPath, [join(pkg, 'scripts', 'pack-bundle.mjs')], { cwd: pkg });
+  const [bundle] = (await readdir(join(pkg, 'dist'))).filter((f) => /^cli-[0-9a-f]{16}\.mjs$/.test(f));
+  assert.ok(bundle, built.stderr);
+  await appendFile(join(pkg, 'dist', bundle), '\nprocess.stderr.write("the packed bundle runs\\n");\n');
+  before = await listing(pkg);
+  const packed = await cli();
+  assert.equal(packed.stdout.trim(), version, packed.stderr);
+  assert.match(packed.stderr, /the packed bundle runs/);
+  assert.deepEqual(await listing(pkg), before);
+
+  // A source changed after packing: the packed bundle is stale, the sources run through tsx.
+  await appendFile(join(pkg, 'runner', 'cli.ts'), '\n// changed after packing\n');
+  before = await listing(pkg);
+  const stale = await cli();
+  assert.equal(stale.stdout.trim(), version, stale.stderr);
+  assert.doesNotMatch(stale.stderr, /the packed bundle runs/);
+  assert.deepEqual(await listing(pkg), before);
 });

@@ -16,6 +16,13 @@ test('management NIC is user networking restricted to the guest, SSH forwarded o
 
 test('QEMU runs under seccomp: no spawning programs, no privilege changes, no obsolete calls', () => {
   assert.deepEqual(argAfter(qemuArgs(base), '-sandbox'), ['on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny']);
+  assert.deepEqual(argAfter(qemuArgs(base), '-run-with'), []);
+});
+
+test('a QEMU of a set with its own identity drops to it, after its one setuid that the filter lets through', () => {
+  const args = qemuArgs({ ...base, runAs: { uid: 1900000042, gid: 1900000042 } });
+  assert.deepEqual(argAfter(args, '-run-with'), ['user=1900000042:1900000042']);
+  assert.deepEqual(argAfter(args, '-sandbox'), ['on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny']);
 });
 
 test('a saved command line wins over the built one (restores must match the snapshot)', () => {

@@ -41,7 +41,7 @@ test('a run whose owner died is reaped: its processes killed, its folder removed
   child.unref();
 });
 
-test('the runtime folder is refused when another user owns it or it is a symbolic link; a loose one is closed', async () => {
+test('the runtime folder is refused when another user owns it or it is a symbolic link; its mode is set to traverse-only', async () => {
   const { secureRuntimeRoot } = await import('../../vm/runtime.ts');
   const { InfraError } = await import('../../vm/errors.ts');
   const base = await mkdtemp(join(tmpdir(), 'netlab-rtroot-'));
@@ -58,10 +58,10 @@ test('the runtime folder is refused when another user owns it or it is a symboli
     await mkdir(loose);
     await chmod(loose, 0o777);
     await secureRuntimeRoot(loose);
-    assert.equal((await stat(loose)).mode & 0o777, 0o700);
+    assert.equal((await stat(loose)).mode & 0o777, 0o711);
     const fresh = join(base, 'fresh');
     await secureRuntimeRoot(fresh);
-    assert.equal((await stat(fresh)).mode & 0o777, 0o700);
+    assert.equal((await stat(fresh)).mode & 0o777, 0o711);
   } finally {
     await rm(base, { recursive: true, force: true });
   }
