@@ -2,7 +2,7 @@
 // rejects, how a grade is compared with its declaration, how submissions are named and reported.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,6 +126,7 @@ test('plan: the reference first, examples named after their files, unique and cl
   // Nothing to verify: no reference and no examples.
   await writeFile(join(dir, 'lab.yaml'), yaml('').replace(', reference: solution/bridge.sh', ''));
   await assert.rejects(planVerify([await loadLab(dir)]), /lab plan .* has no reference solution and no examples: nothing to verify/);
+  await rm(dir, { recursive: true, force: true });
 });
 
 test('the printout: a line per submission, what differs, the verdict; a lab without examples says so', () => {
@@ -150,7 +151,9 @@ test('the printout: a line per submission, what differs, the verdict; a lab with
 });
 
 test('netlab-run verify: a lab error exits 2 with file and line, before any VM boots', async () => {
-  const r = await runCli(['verify', 'test/fixtures/labs/missing-example', '--out', await mkdtemp(join(tmpdir(), 'netlab-verify-cli-'))]);
+  const out = await mkdtemp(join(tmpdir(), 'netlab-verify-cli-'));
+  const r = await runCli(['verify', 'test/fixtures/labs/missing-example', '--out', out]);
+  await rm(out, { recursive: true, force: true });
   assert.equal(r.exitCode, 2, r.all);
   assert.match(r.stderr, /^error: test\/fixtures\/labs\/missing-example\/lab\.yaml:\d+:\d+: examples\[0\]\.file: no file examples\/forgot\.sh/m);
   const none = await runCli(['verify', 'test/fixtures/labs/no-such-lab']);
