@@ -14,6 +14,19 @@ export const QEMU_BINARY = 'qemu-system-x86_64';
  * the sockets a QEMU that drops to the set's group makes before it drops (its link socket, which the
  * set's other QEMUs send to; the run folder's setgid bit gives them that group).
  */
+/**
+ * A QEMU that drops to a user of its own loses its parent-death signal (the kernel clears it when a
+ * process changes its ids), so it would outlive a kill -9 of netlab-run. This watchdog stays root and
+ * reads a pipe that only netlab-run holds open: end of file means netlab-run is gone, however it
+ * died, and the watchdog kills the QEMU (if that pid is still a QEMU). netlab-run kills the watchdog
+ * itself once the QEMU has exited.
+ */
+function exitWithUs(qemuPid: number): ResultPromise {
+  return execa('sh', ['-c', 'read -r _; [ "$(cat "/proc/$0/comm" 2>/dev/null)" = qemu-system-x86 ] && kill -KILL "$0"', String(qemuPid)], {
+    stdin: 'pipe', stdout: 'ignore', stderr: 'ignore', reject: false, buffer: false,
+  });
+}
+
 export function groupShared(on: boolean): string[] {
   return on ? ['sh', '-c', 'umask 0007 && exec "$0" "$@"'] : [];
 }
@@ -37,6 +50,7 @@ export class QemuProcess {
   private readySeen = false;
   private linkSeen = false;
   private failLine: string | undefined;
+  private watchdog: ResultPromise | undefined;
 
   constructor(spec: QemuMachineSpec, private readonly runDir: RunDir, private readonly onEvent: EventSink) {
     this.spec = spec;
@@ -55,7 +69,8 @@ export class QemuProcess {
       stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, cleanup: true,
       cwd: this.runDir.path,
     });
-    if (this.child.pid) await recordPid(this.runDir, this.spec.name, this.child.pid);
+    if (this.child.pid) await recordPid(this.runDir, this.spec.name, this.child.pid, this.spec.runAs?.uid);
+    if (this.child.pid && this.spec.runAs) this.watchdog = exitWithUs(this.child.pid);
     const log = this.log;
     this.capped = new CappedLog((t) => log.write(t), consoleLogBytes());
     // One splitter per stream: QEMU's own stderr must not join the guest's unfinished console line.
@@ -63,6 +78,7 @@ export class QemuProcess {
     this.child.stdout?.setEncoding('utf8').on('data', (t: string) => splitters[0]!.push(t));
     this.child.stderr?.setEncoding('utf8').on('data', (t: string) => splitters[1]!.push(t));
     this.child.then((r) => {
+      this.watchdog?.kill('SIGKILL');
       for (const s of splitters) s.end();
       this.exitInfo = { code: r.exitCode ?? null, signal: r.signal ?? undefined };
       this.log?.end();

@@ -70,8 +70,9 @@ export async function removeRunDir(dir: RunDir): Promise<void> {
 }
 
 /** Record a child PID so a later start can kill it if this process dies without cleaning up. */
-export async function recordPid(dir: RunDir, name: string, pid: number): Promise<void> {
-  await writeFile(join(dir.path, `${name}.pid`), `${pid} ${processStartTime(pid) ?? ''}\n`);
+export async function recordPid(dir: RunDir, name: string, pid: number, dropsToUid?: number): Promise<void> {
+  // The uid it drops to (a QEMU with an identity of its own), which the reaper accepts besides ours.
+  await writeFile(join(dir.path, `${name}.pid`), `${pid} ${processStartTime(pid) ?? ''}${dropsToUid !== undefined ? ` ${dropsToUid}` : ''}\n`);
 }
 
 // Start time in clock ticks since boot (field 22 of /proc/PID/stat) tells a live owner from a
@@ -119,11 +120,12 @@ export async function reapStaleRuns(): Promise<string[]> {
     if (owner && ownerAlive(owner)) continue;
     for (const f of await readdir(path).catch(() => [] as string[])) {
       if (!f.endsWith('.pid') || f === 'owner.pid') continue;
-      const [pidText, start] = (await readFile(join(path, f), 'utf8').catch(() => '')).trim().split(/\s+/);
+      const [pidText, start, dropped] = (await readFile(join(path, f), 'utf8').catch(() => '')).trim().split(/\s+/);
       const pid = Number(pidText);
+      const uids = [process.getuid?.() ?? 0, ...(dropped ? [Number(dropped)] : [])];
       // Only kill what is really ours: the very process recorded (its start time, so not a recycled
-      // PID), still of this user and still naming this run folder on its command line.
-      if (pid > 0 && start && processStartTime(pid) === start && processUid(pid) === (process.getuid?.() ?? 0) && cmdlineOf(pid).includes(path)) {
+      // PID), still of this user (or the one it dropped to) and still naming this run folder.
+      if (pid > 0 && start && processStartTime(pid) === start && uids.includes(processUid(pid) ?? -1) && cmdlineOf(pid).includes(path)) {
         try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
       }
     }

@@ -22,6 +22,15 @@ test('a run whose owner died is reaped: its processes killed, its folder removed
   await writeFile(join(stale, 'recycled.pid'), `${recycled.pid} 1\n`);
   const bare = spawn('bash', ['-c', 'sleep 300; exit 0', join(stale, 'bare.qcow2')], { stdio: 'ignore' });
   await writeFile(join(stale, 'bare.pid'), `${bare.pid}\n`);
+  // A QEMU that dropped to an identity of its own is killed when that uid was recorded with it; a
+  // process of another user that was not is left alone.
+  const asUser = (uid: number, file: string) => spawn('setpriv', ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', 'bash', '-c', 'sleep 300; exit 0', join(stale, file)], { stdio: 'ignore' });
+  const dropped = asUser(1_900_000_099, 'dropped.qcow2');
+  const stranger = asUser(1_900_000_098, 'stranger.qcow2');
+  await new Promise((r) => setTimeout(r, 200));
+  await writeFile(join(stale, 'dropped.pid'), `${dropped.pid} ${processStartTime(dropped.pid!)} 1900000099\n`);
+  await writeFile(join(stale, 'stranger.pid'), `${stranger.pid} ${processStartTime(stranger.pid!)}\n`);
+  const droppedExited = new Promise((r) => dropped.on('exit', r));
   // An unrelated process whose PID is listed must survive: it does not name the folder.
   const bystander = spawn('sleep', ['300'], { stdio: 'ignore' });
   await writeFile(join(stale, 'other.pid'), `${bystander.pid}\n`);
@@ -32,6 +41,9 @@ test('a run whose owner died is reaped: its processes killed, its folder removed
   const removed = await reapStaleRuns();
   assert.deepEqual(removed, ['stale-abc']);
   await exited;
+  await droppedExited;
+  assert.equal(stranger.exitCode, null);
+  stranger.kill('SIGKILL');
   assert.equal(existsSync(stale), false);
   assert.equal(existsSync(live.path), true);
   assert.equal(bystander.exitCode, null);
