@@ -13,7 +13,7 @@ import { Qmp } from './qmp.ts';
 import { dropSnapshot, findSnapshot, loadSnapshotState, restoreFixupCommand, saveSnapshot, snapshotKey, snapshotsEnabled, type Snapshot } from './snapshot.ts';
 import { QemuProcess } from './qemu.ts';
 import { qemuIdentity } from './qemu-identity.ts';
-import { createRunDir, qemuWritableDir, reapStaleRuns, removeRunDir, type RunDir } from './runtime.ts';
+import { createRunDir, qemuWritableDir, reapStaleRuns, removeRunDir, runtimeRoot, type RunDir } from './runtime.ts';
 import { SshMachine } from './ssh.ts';
 import type { ImageInfo, KernelInfo, MachineEndpoint } from './types.ts';
 
@@ -129,7 +129,7 @@ export async function startVmSet(opts: VmSetOptions): Promise<VmSet> {
   const emit = opts.onEvent ?? noEvents;
   const reaped = await reapStaleRuns();
   if (reaped.length) emit({ type: 'cleanup', message: `removed ${reaped.length} stale run(s) left by a killed netlab-run: ${reaped.join(', ')}` });
-  const runDir = await createRunDir(opts.label, await qemuIdentity());
+  const runDir = await createRunDir(opts.label, await qemuIdentity(process.env, runtimeRoot()));
   const plan = planLinks(opts.links ?? [], runDir.path, `${opts.label}/${runDir.id}`);
   const switches: ResultPromise[] = [];
   const booted = new Map<string, Booted>();
@@ -173,8 +173,20 @@ async function bootOnce(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, run
       emit({ type: 'snapshot', machine: m.name, phase: 'dropped', ms: 0, message: (err as Error).message.split('\n')[0] });
     }
   }
-  return coldBoot(m, nics, opts, runDir, emit, attempt, snapKey);
+  // One save per machine shape at a time: the copies that start meanwhile boot cold without saving.
+  // Each save keeps the guest's whole RAM in a file in the run folder; a class's first units all
+  // starting cold would otherwise hold one each (6 × 256 MiB) and copy them all into the cache.
+  if (!snapKey || saving.has(snapKey)) return coldBoot(m, nics, opts, runDir, emit, attempt, undefined);
+  saving.add(snapKey);
+  try {
+    return await coldBoot(m, nics, opts, runDir, emit, attempt, snapKey);
+  } finally {
+    saving.delete(snapKey);
+  }
 }
+
+/** Snapshot keys being saved by a cold boot of this process. */
+const saving = new Set<string>();
 
 async function createOverlay(runDir: RunDir, name: string, backing: string, format: 'raw' | 'qcow2'): Promise<string> {
   const overlay = join(runDir.path, `${name}.qcow2`);

@@ -4,7 +4,7 @@
 // is exact; nothing hidden reaches a student; nothing is left running; --resume re-grades only what changed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -53,6 +53,8 @@ test('a class of 11: exact gradebook, a report per student, hostile code contain
   const port = (server.address() as AddressInfo).port;
 
   const root = await mkdtemp(join(tmpdir(), 'netlab-class-e2e-'));
+  // Others may pass through (not list): QEMU drops to ids of its own only when its runtime folder is reachable.
+  chmodSync(root, 0o711);
   const [subs, out, runtime, tmp] = ['submissions', 'out', 'runtime', 'tmp'].map((d) => join(root, d));
   for (const d of [subs, runtime, tmp, join(subs, 'carol'), join(subs, 'frank')]) mkdirSync(d, { recursive: true });
   copyFileSync(join(repo, 'labs/bridge/solution/bridge.sh'), join(subs, 'alice.sh'));

@@ -6,7 +6,7 @@
 // memory and the run's disk stay bounded, nothing is graded twice or lost, nothing is left behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,8 @@ async function listeningPorts(pid: number): Promise<number[]> {
 
 test('hostile submissions cannot hurt the host, the run or another student; kill -9 and --resume lose nothing', async () => {
   const root = await mkdtemp(join(tmpdir(), 'netlab-hostile-'));
+  // Others may pass through (not list): QEMU drops to ids of its own only when its runtime folder is reachable.
+  chmodSync(root, 0o711);
   const [subs, out, runtime, tmp] = ['submissions', 'out', 'runtime', 'tmp'].map((d) => join(root, d));
   for (const d of [subs, runtime, tmp]) mkdirSync(d, { recursive: true });
   for (const [s, text] of Object.entries(STUDENTS)) writeFileSync(join(subs, `${s}.sh`), text);
@@ -72,7 +74,15 @@ test('hostile submissions cannot hurt the host, the run or another student; kill
   let brokerAnswers: number[] = [];
   const graded = () => Object.keys(STUDENTS).filter((s) => existsSync(join(out, s, 'summary.json')));
   let killedWith: string[] = [];
+  // uid of each QEMU once it has run for 2 s (it starts as root and drops when its files are open).
+  const qemuUids = new Set<number>();
+  const firstSeen = new Map<number, number>();
   while (first.exitCode === null && first.pid) {
+    for (const pid of qemuPidsUnder(runtime)) {
+      if (!firstSeen.has(pid)) firstSeen.set(pid, Date.now());
+      if (Date.now() - firstSeen.get(pid)! < 2000) continue;
+      try { qemuUids.add(Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1])); } catch { /* gone */ }
+    }
     peakRssKb = Math.max(peakRssKb, rssKb(first.pid));
     peakDiskKb = Math.max(peakDiskKb, duKb(runtime));
     if (brokerAnswers.length === 0) {
@@ -90,6 +100,8 @@ test('hostile submissions cannot hurt the host, the run or another student; kill
   const r1 = await first;
   assert.ok(killedWith.length >= 2, `killed before two students were graded:\n${r1.all}`);
   assert.ok(brokerAnswers.length >= 2 && brokerAnswers.every((s) => s === 404), `broker answered ${brokerAnswers}`);
+  // Each student's QEMU ran as ids of its own, none as root.
+  assert.ok(qemuUids.size >= 2 && [...qemuUids].every((u) => u >= 1_900_000_000), `QEMU uids: ${[...qemuUids]}`);
   // Everything of the killed run dies with it: QEMU and Playwright (parent-death signal).
   await new Promise((r) => setTimeout(r, 2000));
   assert.deepEqual(qemuPidsUnder(runtime), [], 'no QEMU outlives a kill -9');
@@ -138,9 +150,10 @@ test('hostile submissions cannot hurt the host, the run or another student; kill
   assert.doesNotMatch(r2.all ?? '', /\x1b|\x07/);
   assert.match(r2.stdout, /escapes .*failed.*Score: 22\/22/);
 
-  // Bounds: the runner's memory, and the run's disk (a dozen machines alive at most, each capped).
+  // Bounds: the runner's memory, and the run's disk: a dozen machines alive at most, each capped, plus
+  // the RAM file of the one machine that saves the shape's snapshot if none was cached (256 MiB).
   assert.ok(peakRssKb < 512 * 1024, `runner RSS ${peakRssKb} kB`);
-  assert.ok(peakDiskKb < 14 * (DISK_MIB + 16) * 1024, `runtime disk ${peakDiskKb} kB`);
+  assert.ok(peakDiskKb < (14 * (DISK_MIB + 16) + 256) * 1024, `runtime disk ${peakDiskKb} kB`);
   // Nothing left behind.
   assert.deepEqual(qemuPidsUnder(runtime), []);
   assert.deepEqual(readdirSync(runtime), []);
