@@ -220,6 +220,11 @@ function specFor(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, overlay: s
   };
 }
 
+// Every copy of a snapshot inherits its guest's clock: one whose kernel dropped the TSC (its
+// clocksource watchdog does when the host starves the vCPU during boot) would make every later restore
+// keep time with the slow ACPI timer. Builtins only: exit 3 when the TSC is no longer available.
+const TSC_STABLE = 'read -r cs < /sys/devices/system/clocksource/clocksource0/available_clocksource; [[ " $cs " == *" tsc "* ]] || exit 3';
+
 // Before a save, the guest does once what every restore does first (an SSH session, the fix-up, a
 // command) and syncs: the files, caches and first-use kernel work that path needs are then in the
 // snapshot, and not redone (disk reads, ext4 writeback) by every copy. The session is closed again:
@@ -227,7 +232,8 @@ function specFor(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, overlay: s
 async function warmBeforeSave(m: MachinePlan, nics: NicSpec[], endpoint: MachineEndpoint, signal?: AbortSignal): Promise<void> {
   const ssh = await SshMachine.connect(endpoint, { timeoutMs: 30_000, signal });
   try {
-    const r = await ssh.exec(`${restoreFixupCommand(m.name, nics)} && true && sync`, { timeout: 30_000, killInGuest: false });
+    const r = await ssh.exec(`${restoreFixupCommand(m.name, nics)} && true && sync && { ${TSC_STABLE}; }`, { timeout: 30_000, killInGuest: false });
+    if (r.exitCode === 3) throw new Error('the guest marked its TSC unstable (the host was overloaded while it booted): a copy of it would keep a slow clock, so it is not saved');
     if (r.exitCode !== 0) throw new Error(`the warm-up before the save failed: ${r.stderr.trim()}`);
   } finally {
     await ssh.close();
