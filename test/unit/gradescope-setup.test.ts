@@ -5,9 +5,9 @@
 // against Debian's mirror in test/e2e/gradescope.test.ts, the mirror choice in mirror.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { tempDir } from '../helpers/temp-dirs.ts';
 import { execa } from 'execa';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -23,7 +23,7 @@ async function stub(dir: string, name: string, body: string): Promise<void> {
 }
 
 async function runSetup(o: { os: keyof typeof OS; qemu: string; nodeOk: boolean; warmExit?: number }) {
-  const root = await mkdtemp(join(tmpdir(), 'netlab-gs-setup-'));
+  const root = await tempDir('netlab-gs-setup-');
   const bin = join(root, 'bin');
   const src = join(root, 'ag', 'source');
   await mkdir(bin);

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+
 import { dirname, join, resolve } from 'node:path';
+import { tempDir } from '../helpers/temp-dirs.ts';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { loadLab } from '../../runner/lab.ts';
@@ -16,7 +16,7 @@ import { repo, runCli } from '../helpers/cli.ts';
 const version = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version;
 
 test('init refuses a folder that is not empty, or a file: exit 2 with the fix, nothing written', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'netlab-init-'));
+  const dir = await tempDir('netlab-init-');
   writeFileSync(join(dir, 'notes.txt'), 'mine');
   const r = await runCli(['init', dir]);
   assert.equal(r.exitCode, 2, r.all);
@@ -33,7 +33,7 @@ test('init refuses a folder that is not empty, or a file: exit 2 with the fix, n
 });
 
 test('init writes the course repository, prints its files and the next two commands', async () => {
-  const parent = await mkdtemp(join(tmpdir(), 'netlab-init-'));
+  const parent = await tempDir('netlab-init-');
   const dir = join(parent, 'Net Course 2025');
   const r = await runCli(['init', dir], { cwd: parent });
   assert.equal(r.exitCode, 0, r.all);
@@ -63,7 +63,7 @@ test('init writes the course repository, prints its files and the next two comma
 });
 
 test('init takes an empty folder, or one holding only a new git repository', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'netlab-init-'));
+  const dir = await tempDir('netlab-init-');
   mkdirSync(join(dir, '.git'));
   const r = await runCli(['init'], { cwd: dir });
   assert.equal(r.exitCode, 0, r.all);
@@ -72,7 +72,7 @@ test('init takes an empty folder, or one holding only a new git repository', asy
 });
 
 test('the sample lab loads: its spec check imports netlab-run/lab, its example names a real check', async () => {
-  const dir = join(await mkdtemp(join(tmpdir(), 'netlab-init-')), 'course');
+  const dir = join(await tempDir('netlab-init-'), 'course');
   assert.equal((await runCli(['init', dir])).exitCode, 0);
   // As npm would install it: node_modules/netlab-run (here, a link to this checkout).
   mkdirSync(join(dir, 'node_modules'));
@@ -101,7 +101,7 @@ test('the package name comes from the folder name', () => {
 // package. Every command setup.sh calls is a stub that logs where it ran (test/unit/gradescope-setup.test.ts
 // covers the Ubuntu side).
 test('the course zip from make-zip.sh: the Gradescope scripts at its root, setup.sh installs netlab-run with npm ci', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'netlab-init-zip-'));
+  const root = await tempDir('netlab-init-zip-');
   const course = join(root, 'course');
   assert.equal((await runCli(['init', course])).exitCode, 0);
   writeFileSync(join(course, 'package-lock.json'), '{}\n');

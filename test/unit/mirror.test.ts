@@ -4,11 +4,11 @@
 // (the Release-file probe is injected), except a probe of a server on 127.0.0.1 for its time bound.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tempDir } from '../helpers/temp-dirs.ts';
 import { InfraError } from '../../vm/errors.ts';
 import {
   aptSources, chooseMirror, classify, DEBIAN_KEYRING, DEBIAN_MAIN_MIRROR, fetchReleaseHead, mirrorsFromAptConfig,
@@ -88,7 +88,7 @@ test('NETLAB_APT_DIR points the choice at another apt folder', async () => {
 });
 
 test('a mirror of unknown suite counts when its Release file says Origin: Debian; at most 3 probes', async () => {
-  const apt = await mkdtemp(join(tmpdir(), 'netlab-apt-'));
+  const apt = await tempDir('netlab-apt-');
   await writeFile(join(apt, 'sources.list'), [
     'deb http://a.example/repo one main', 'deb http://b.example/repo two main', 'deb http://lan.example/debian local main',
     'deb http://d.example/repo four main',
@@ -108,7 +108,7 @@ test('a mirror of unknown suite counts when its Release file says Origin: Debian
 });
 
 test('a file: mirror is probed by reading its Release file', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'netlab-mirror-'));
+  const root = await tempDir('netlab-mirror-');
   await mkdir(join(root, 'mirror', 'dists', 'frozen'), { recursive: true });
   await writeFile(join(root, 'mirror', 'dists', 'frozen', 'Release'), 'Origin: Debian\nCodename: bookworm\n');
   await mkdir(join(root, 'apt'));
