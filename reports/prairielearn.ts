@@ -3,11 +3,12 @@
 // PrairieLearn shows every test to the student and has no per-test visibility: hidden and
 // after_due_date checks are written from studentView() (name "Hidden check", points only). It refuses a
 // results.json over 1 MiB, so the file is cut to fit: longest texts first, the JSON always valid.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clip, commandText, OUTPUT_CHARS, runOutput } from './gradescope.ts';
 import type { CheckResult, RunResult } from './model.ts';
 import { studentView } from './redact.ts';
+import { writeFileAtomic } from './write-atomic.ts';
 
 export interface PrairieLearnTest {
   name: string;
@@ -131,6 +132,6 @@ export const PRAIRIELEARN_FILE = join('prairielearn', 'results.json');
 export async function writePrairieLearn(result: RunResult, dir: string): Promise<string> {
   const file = join(dir, PRAIRIELEARN_FILE);
   await mkdir(join(dir, 'prairielearn'), { recursive: true });
-  await writeFile(file, JSON.stringify(toPrairieLearn(result), null, 2) + '\n');
+  await writeFileAtomic(file, JSON.stringify(toPrairieLearn(result), null, 2) + '\n');
   return file;
 }

@@ -30,7 +30,26 @@ export interface ClassEntry {
 }
 
 /** Names a student folder may not take: they hold the class's own outputs. */
-const RESERVED = new Set(['staff', 'playwright-report', 'test-results', 'blob-report', 'index.html', 'gradebook.csv', 'junit.xml']);
+export const CLASS_OUTPUTS: readonly string[] = ['staff', 'playwright-report', 'test-results', 'blob-report', 'index.html', 'gradebook.csv', 'junit.xml'];
+const RESERVED = new Set(CLASS_OUTPUTS);
+
+/**
+ * A file-safe folder name for `raw`, unique (case-insensitively) among `taken`, which it joins: other
+ * characters become `_`, a clash gets -2, -3, ... A name in `reserved` gets a `_` first.
+ */
+export function uniqueFolderName(raw: string, taken: Set<string>, fallback: string, reserved: ReadonlySet<string> = new Set()): string {
+  let base = raw.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+/, '') || fallback;
+  if (reserved.has(base.toLowerCase())) base = `${base}_`;
+  let name = base;
+  for (let i = 2; taken.has(name.toLowerCase()); i++) name = `${base}-${i}`;
+  taken.add(name.toLowerCase());
+  return name;
+}
+
+/** Why a student has no graded file, for the row and the report. */
+function missingReason(e: ClassEntry, loaded: LoadedLab): string {
+  return e.refused ?? `no ${loaded.lab.submission!.file} in ${e.label}`;
+}
 
 // The hash that says whether a student must be graded again: the lab file and the graded file.
 export function inputHash(labText: string | Buffer, file: Buffer): string {
@@ -52,14 +71,7 @@ export async function findClass(dir: string, loaded: LoadedLab): Promise<ClassEn
   }
   const labText = await readFile(loaded.file);
   const taken = new Set<string>();
-  const unique = (raw: string) => {
-    let base = raw.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+/, '') || 'student';
-    if (RESERVED.has(base.toLowerCase())) base = `${base}_`;
-    let name = base;
-    for (let i = 2; taken.has(name.toLowerCase()); i++) name = `${base}-${i}`;
-    taken.add(name.toLowerCase());
-    return name;
-  };
+  const unique = (raw: string) => uniqueFolderName(raw, taken, 'student', RESERVED);
   const out: ClassEntry[] = [];
   // A symbolic link is never followed: one pointing at a host file would upload it into the VM and
   // show it in that student's report.
@@ -67,11 +79,11 @@ export async function findClass(dir: string, loaded: LoadedLab): Promise<ClassEn
   for (const n of names) {
     const p = join(dir, n);
     const st = await lstat(p).catch(() => undefined);
+    const stem = n.includes('.') ? n.slice(0, n.lastIndexOf('.')) : n;
     if (st?.isSymbolicLink()) {
-      out.push({ student: unique(n.includes('.') ? n.slice(0, n.lastIndexOf('.')) : n), path: null, label: relative(process.cwd(), p) || p, hash: null, refused: `${n} is ${link}` });
+      out.push({ student: unique(stem), path: null, label: relative(process.cwd(), p) || p, hash: null, refused: `${n} is ${link}` });
     } else if (st?.isFile()) {
-      const student = unique(n.includes('.') ? n.slice(0, n.lastIndexOf('.')) : n);
-      out.push({ student, path: p, label: relative(process.cwd(), p) || p, hash: inputHash(labText, await readFile(p)) });
+      out.push({ student: unique(stem), path: p, label: relative(process.cwd(), p) || p, hash: inputHash(labText, await readFile(p)) });
     } else if (st?.isDirectory()) {
       const student = unique(n);
       const inner = join(p, file);
@@ -103,7 +115,7 @@ export async function alreadyGraded(out: string, e: ClassEntry): Promise<boolean
 // A student without the submission file: a report that says so, every check at 0.
 export async function writeMissingReport(out: string, e: ClassEntry, loaded: LoadedLab): Promise<void> {
   const { lab } = loaded;
-  const why = e.refused ?? `no ${lab.submission!.file} in ${e.label}`;
+  const why = missingReason(e, loaded);
   const checks: CheckResult[] = lab.checks.map((c) => ({
     id: c.id, name: c.name, status: 'error', points: 0, maxPoints: c.points, visibility: c.visibility,
     expected: '', got: 'not run: no submission', durationMs: 0, commands: [], reason: why, ...(c.group ? { group: c.group } : {}),
@@ -130,7 +142,7 @@ export async function writeClassReports(out: string, loaded: LoadedLab, entries:
     const links = { report: `${e.student}/index.html`, staffReport: `staff/${e.student}/index.html` };
     if (!e.path) {
       const maxScore = totals(loaded.lab.checks.map((c) => ({ status: 'error', points: 0, maxPoints: c.points, group: c.group }) as CheckResult), loaded.lab.groups).maxScore;
-      rows.push({ student: e.student, status: 'missing', score: 0, maxScore, checks: Object.fromEntries(loaded.lab.checks.map((c) => [c.id, 0])), durationMs: null, detail: e.refused ?? `no ${loaded.lab.submission!.file} in ${e.label}`, ...links });
+      rows.push({ student: e.student, status: 'missing', score: 0, maxScore, checks: Object.fromEntries(loaded.lab.checks.map((c) => [c.id, 0])), durationMs: null, detail: missingReason(e, loaded), ...links });
       continue;
     }
     const s = await readSummary(staffDir(out, e));

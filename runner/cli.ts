@@ -21,6 +21,7 @@ import { finishMatrix, loadBaseline } from './matrix-run.ts';
 import { mergeCommand } from './merge.ts';
 import { parseShard } from './shard.ts';
 import { shellCommand } from './shell-command.ts';
+import { stopOnSignals } from './interrupts.ts';
 import { verifyCommand, type VerifyOptions } from './verify.ts';
 import { initCommand } from './init-command.ts';
 import type { VmPool } from './vm-pool.ts';
@@ -160,28 +161,17 @@ async function runCommand(paths: string[], o: CliOptions): Promise<number> {
   if (o.baseline && o.submissions) throw new UsageError('--baseline compares kernel matrices; --submissions grades a class', 'drop one of them');
   const baseline = o.baseline ? await loadBaseline(o.baseline) : undefined;
   if (o.refreshKernels) process.env.NETLAB_REFRESH_KERNELS = '1';
-  const ac = new AbortController();
-  let pool: VmPool | undefined;
-  let interrupts = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
-    process.stderr.write(`\n${color.yellow(`netlab: ${sig}: stopping the run and its VMs…`)}\n`);
-    ac.abort();
-    void pool?.stopAll();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = stopOnSignals('the run', color.yellow);
   let outcome: RunOutcome;
   try {
     outcome = await runLabs({
       paths, kernels: o.kernel, submission: o.submission, outDir: o.out, keep: o.keep, accel: o.accel, backend: o.backend,
       submissions: o.submissions, resume: o.resume, formats: o.format, maxOutput: o.maxOutput,
       reporters: o.reporter, workers: o.workers, onEvent: progressPrinter({ verbose: o.verbose, quiet: false }),
-      signal: ac.signal, onPool: (p) => { pool = p; }, shard: o.shard,
+      signal: stop.signal, onPool: stop.onPool, shard: o.shard,
     });
   } finally {
-    if (!o.keep || ac.signal.aborted) await Promise.all([stopAllVmSets(), stopAllVagrantSets()]);
+    if (!o.keep || stop.signal.aborted) await Promise.all([stopAllVmSets(), stopAllVagrantSets()]);
   }
   await printOutcome(outcome, o.json);
   // Several units (or a baseline): the kernel matrix, and the baseline's verdict (runner/matrix-run.ts).
@@ -189,7 +179,7 @@ async function runCommand(paths: string[], o: CliOptions): Promise<number> {
     outDir: resolve(o.out), baseline, allowKnown: o.allowKnown, color: !process.env.NO_COLOR && !!process.stdout.isTTY,
     print: (t) => (o.json ? process.stderr : process.stdout).write(t),
   });
-  if (o.keep && !ac.signal.aborted && outcome.pool) await holdKept(outcome.pool, ac.signal);
+  if (o.keep && !stop.signal.aborted && outcome.pool) await holdKept(outcome.pool, stop.signal);
   return exitCode;
 }
 

@@ -10,14 +10,14 @@ import { createColors } from 'picocolors';
 import type { Summary } from '../reports/summary.ts';
 import { stopAllVmSets } from '../vm/lab-vms.ts';
 import type { Accel } from '../vm/qemu-args.ts';
-import { classStaffDir, classStudentDir, inputHash, writeClassReports, type ClassEntry } from './class.ts';
+import { CLASS_OUTPUTS, classStaffDir, classStudentDir, inputHash, uniqueFolderName, writeClassReports, type ClassEntry } from './class.ts';
 import { UsageError } from './errors.ts';
 import { compareExample, labMaxScore, type Comparison, type Expected } from './examples.ts';
 import { EXIT } from './exit-codes.ts';
+import { stopOnSignals } from './interrupts.ts';
 import type { LoadedLab } from './lab.ts';
 import { progressPrinter } from './progress.ts';
 import { loadAll, runUnits, type PlannedUnit } from './run.ts';
-import type { VmPool } from './vm-pool.ts';
 
 export interface VerifyOptions { out: string; json: boolean; kernel?: string; workers?: number; accel?: Accel; verbose: boolean }
 
@@ -38,15 +38,8 @@ export interface LabVerdict {
 }
 
 // Folder names a plan may not take: the class folder's own outputs, and a clash with the reference.
-const TAKEN = ['staff', 'reference', 'playwright-report', 'test-results', 'blob-report', 'index.html', 'gradebook.csv', 'junit.xml', 'verify.json'];
-
-function uniqueName(raw: string, taken: Set<string>): string {
-  const base = raw.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+/, '') || 'example';
-  let name = base;
-  for (let i = 2; taken.has(name.toLowerCase()); i++) name = `${base}-${i}`;
-  taken.add(name.toLowerCase());
-  return name;
-}
+const TAKEN = [...CLASS_OUTPUTS, 'reference', 'verify.json'];
+const uniqueName = (raw: string, taken: Set<string>) => uniqueFolderName(raw, taken, 'example');
 
 // Each lab's reference (full marks) and examples (as declared), named for folders and units.
 export async function planVerify(labs: LoadedLab[]): Promise<LabPlan[]> {
@@ -103,27 +96,16 @@ export async function verifyCommand(paths: string[], o: VerifyOptions): Promise<
   }
   await mkdir(out, { recursive: true });
 
-  const ac = new AbortController();
-  let pool: VmPool | undefined;
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (++signals > 1) process.exit(EXIT.interrupted);
-    process.stderr.write(`\nnetlab: ${sig}: stopping verify and its VMs…\n`);
-    ac.abort();
-    void pool?.stopAll();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = stopOnSignals('verify');
   let interrupted: boolean;
   try {
     ({ interrupted } = await runUnits({
       paths, kernels: o.kernel ? [o.kernel] : [], outDir: out, keep: false, accel: o.accel, reporters: [], workers: o.workers,
-      onEvent: progressPrinter({ verbose: o.verbose, quiet: false }), signal: ac.signal, onPool: (p) => { pool = p; },
+      onEvent: progressPrinter({ verbose: o.verbose, quiet: false }), signal: stop.signal, onPool: stop.onPool,
     }, units, out, out, []));
   } finally {
     await stopAllVmSets();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 
   const verdicts: LabVerdict[] = [];

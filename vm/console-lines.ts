@@ -1,6 +1,7 @@
 // Splits a guest's serial console into lines at a bounded cost. The guest is untrusted: a line that
 // never ends must not grow a buffer (or be re-split) without limit in the process that holds every VM,
 // and the console log on the host's disk must not grow without limit either.
+import { positiveIntFromEnv } from './env-limit.ts';
 
 /** A console line longer than this is cut, and its rest is dropped up to the next newline. */
 export const MAX_CONSOLE_LINE = 4096;
@@ -59,6 +60,5 @@ export class CappedLog {
 }
 
 export function consoleLogBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const n = Number(env.NETLAB_MAX_CONSOLE);
-  return Number.isInteger(n) && n > 0 ? n : DEFAULT_CONSOLE_LOG_BYTES;
+  return positiveIntFromEnv(env.NETLAB_MAX_CONSOLE, DEFAULT_CONSOLE_LOG_BYTES);
 }

@@ -3,14 +3,14 @@
 // alive: a submission that fills its disk must not fill the host's. QEMU has no size quota for an
 // overlay, so the host looks at the space each overlay takes and stops a machine that passes the limit.
 import { stat } from 'node:fs/promises';
+import { positiveIntFromEnv } from './env-limit.ts';
 
 /** Host bytes one machine's overlay may take (NETLAB_MAX_DISK overrides, in MiB). */
 export const DEFAULT_DISK_LIMIT = 256 * 1024 * 1024;
 const EVERY_MS = 250;
 
 export function diskLimit(env: NodeJS.ProcessEnv = process.env): number {
-  const mib = Number(env.NETLAB_MAX_DISK);
-  return Number.isInteger(mib) && mib > 0 ? mib * 1024 * 1024 : DEFAULT_DISK_LIMIT;
+  return positiveIntFromEnv(env.NETLAB_MAX_DISK, DEFAULT_DISK_LIMIT / 2 ** 20) * 2 ** 20;
 }
 
 /** Space a file takes on disk (a sparse file counts what is allocated, not its length). */

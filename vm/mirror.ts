@@ -206,11 +206,6 @@ export function parseOneLine(text: string, file = ''): AptSource[] {
   return out;
 }
 
-/** Candidate mirror URIs of an apt folder in order, security archives skipped (what was read, unjudged). */
-export function mirrorsFromAptConfig(aptDir: string): string[] {
-  return [...new Set(aptSources(aptDir).filter((s) => !isSecurityOrDebug(s)).map((s) => s.uri))];
-}
-
 /** The first 8 KB of a Release file over HTTP (2.5 s at most) or from a file: mirror. */
 export async function fetchReleaseHead(url: string): Promise<string | undefined> {
   if (url.startsWith('file:')) {

@@ -30,7 +30,7 @@ export async function secureRuntimeRoot(root = runtimeRoot()): Promise<string> {
   await mkdir(root, { recursive: true, mode: 0o700 }).catch(() => {});
   const st = await lstat(root).catch(() => undefined);
   const uid = process.getuid?.() ?? 0;
-  const fix = `remove ${root} (or point NETLAB_RUNTIME_DIR at a folder of your own, mode 0700)`;
+  const fix = `remove ${root} (or point NETLAB_RUNTIME_DIR at a folder of your own)`;
   if (!st) throw new InfraError(`cannot create the runtime folder ${root}`, { fix: 'set NETLAB_RUNTIME_DIR to a writable folder' });
   if (st.isSymbolicLink()) throw new InfraError(`the runtime folder ${root} is a symbolic link: refusing to follow it`, { fix });
   if (!st.isDirectory()) throw new InfraError(`the runtime folder ${root} is not a folder`, { fix });

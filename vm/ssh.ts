@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import {
   Client, type CipherAlgorithm, type ClientChannel, type KexAlgorithm, type SFTPWrapper, type ServerHostKeyAlgorithm,
 } from 'ssh2';
+import { positiveIntFromEnv } from './env-limit.ts';
 import { DownloadTooLargeError, InfraError } from './errors.ts';
 import { ConnectionPool, Slots, type Connection } from './ssh-pool.ts';
 import type { ExecOptions, ExecResult, Machine, MachineEndpoint } from './types.ts';
@@ -32,8 +33,7 @@ const DEFAULT_CONNECT_BUDGET_MS = 20_000;
 /** Bytes one download (a capture, a spec check's file) may copy from a guest. */
 export const DEFAULT_DOWNLOAD_LIMIT = 64 * 1024 * 1024;
 export function downloadLimit(env: NodeJS.ProcessEnv = process.env): number {
-  const n = Number(env.NETLAB_MAX_DOWNLOAD);
-  return Number.isInteger(n) && n > 0 ? n : DEFAULT_DOWNLOAD_LIMIT;
+  return positiveIntFromEnv(env.NETLAB_MAX_DOWNLOAD, DEFAULT_DOWNLOAD_LIMIT);
 }
 const ATTEMPT_TIMEOUT_MS = 5_000;
 const MIN_ATTEMPT_TIMEOUT_MS = 250;
@@ -519,8 +519,11 @@ export class SshMachine implements Machine {
       size = await new Promise<number>((resolve, reject) => sftp.stat(remotePath, (e, st) => (e ? reject(e) : resolve(st.size))));
       // Read no further than the limit, whatever the file claims: a device (/dev/zero behind a link)
       // says 0 bytes and never ends.
-      if (size <= max) await pipeline(sftp.createReadStream(remotePath, { start: 0, end: max - 1 }), createWriteStream(localPath));
-      if (size <= max && (await stat(localPath)).size >= max && size < max) size = Infinity;
+      if (size <= max) {
+        await pipeline(sftp.createReadStream(remotePath, { start: 0, end: max - 1 }), createWriteStream(localPath));
+        // It said less than the limit and gave the whole limit: it grows, or never ends.
+        if (size < max && (await stat(localPath)).size >= max) size = Infinity;
+      }
     } catch (err) {
       throw new InfraError(`${this.name}: download of ${this.name}:${remotePath} to ${localPath} failed: ${describeCause(err)}`, { cause: err });
     }

@@ -1,6 +1,7 @@
 import type { CommandRecord } from '../../reports/model.ts';
 import { NAP_FIFO, shellQuote } from '../../vm/ssh.ts';
 import type { ExecOptions, Machine } from '../../vm/types.ts';
+import { positiveIntFromEnv } from '../../vm/env-limit.ts';
 
 // Guest-side helpers for the lab spec: each runs one command and returns what the report records.
 
@@ -9,8 +10,7 @@ export const DEFAULT_OUTPUT_LIMIT = 256 * 1024;
 
 // The output cap of this run: NETLAB_MAX_OUTPUT (bytes, set by --max-output) or the default.
 export function outputLimit(env = process.env.NETLAB_MAX_OUTPUT): number {
-  const n = Number(env);
-  return env && Number.isInteger(n) && n > 0 ? n : DEFAULT_OUTPUT_LIMIT;
+  return positiveIntFromEnv(env, DEFAULT_OUTPUT_LIMIT);
 }
 
 export const OUTPUT_LIMIT = outputLimit();

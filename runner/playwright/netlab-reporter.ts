@@ -144,13 +144,15 @@ export default class NetlabReporter implements Reporter {
   private async writeUnit(unit: UnitState, result: FullResult | undefined): Promise<{ suite: JUnitSuite; index: unknown }> {
     const run = this.build(unit, result);
     const staffDir = unit.meta.staffDir ?? join(unit.meta.outDir, 'staff');
-    await mkdir(join(staffDir, 'captures'), { recursive: true });
-    for (const p of unit.pcaps) await copyFile(p.path, join(staffDir, 'captures', `${p.name}.pcap`)).catch(() => {});
+    const copyCaptures = async (dir: string) => {
+      await mkdir(join(dir, 'captures'), { recursive: true });
+      for (const p of unit.pcaps) await copyFile(p.path, join(dir, 'captures', `${p.name}.pcap`)).catch(() => {});
+    };
+    await copyCaptures(staffDir);
     await writeReport(run, staffDir, { showHidden: true });
     if (unit.meta.formats?.includes('gradescope')) await writeGradescope(run, staffDir);
     if (unit.meta.formats?.includes('prairielearn')) await writePrairieLearn(run, staffDir);
-    await mkdir(join(unit.meta.outDir, 'captures'), { recursive: true });
-    for (const p of unit.pcaps) await copyFile(p.path, join(unit.meta.outDir, 'captures', `${p.name}.pcap`)).catch(() => {});
+    await copyCaptures(unit.meta.outDir);
     // The student's folder: hidden checks reduced to points.
     await writeReport(run, unit.meta.outDir);
     return {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { tempDir } from '../helpers/temp-dirs.ts';
 import { InfraError } from '../../vm/errors.ts';
 import {
-  aptSources, chooseMirror, classify, DEBIAN_KEYRING, DEBIAN_MAIN_MIRROR, fetchReleaseHead, mirrorsFromAptConfig,
+  aptSources, chooseMirror, classify, DEBIAN_KEYRING, DEBIAN_MAIN_MIRROR, fetchReleaseHead,
   mmdebstrapSource, parseDeb822, parseOneLine, type MirrorOptions,
 } from '../../vm/mirror.ts';
 import { privateSourcesList } from '../../vm/kernel.ts';
@@ -38,8 +38,8 @@ test('Ubuntu 22.04 (sources.list + NodeSource): Debian\'s main mirror, said so, 
   assert.match(c.reason, /^Debian's main mirror: the host's apt sources serve no Debian \(http:\/\/archive\.ubuntu\.com\/ubuntu jammy, /);
   // Ubuntu's suites are known: only the source of unknown suite was asked, once.
   assert.deepEqual(p.asked, ['https://deb.nodesource.com/node_20.x/dists/nodistro/Release']);
-  // What the old rule took: the first non-security URI, Ubuntu's archive.
-  assert.equal(mirrorsFromAptConfig(join(fixtures, 'ubuntu-22.04'))[0], 'http://archive.ubuntu.com/ubuntu');
+  // What the old rule took: the first source, Ubuntu's archive.
+  assert.equal(aptSources(join(fixtures, 'ubuntu-22.04'))[0]!.uri, 'http://archive.ubuntu.com/ubuntu');
 });
 
 test('Ubuntu 24.04 (deb822 ubuntu.sources): Debian\'s main mirror without any probe', async () => {
