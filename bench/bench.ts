@@ -11,11 +11,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { chooseAccel } from '../vm/accel.ts';
-import { ensureImage } from '../vm/image.ts';
-import { ensureKernel } from '../vm/kernel.ts';
-import { startVmSet, type MachinePlan } from '../vm/lab-vms.ts';
-import type { Accel } from '../vm/qemu-args.ts';
+import { chooseAccel } from '../vm/qemu/accel.ts';
+import { ensureImage } from '../vm/build/image.ts';
+import { ensureKernel } from '../vm/build/kernel.ts';
+import { startVmSet, type MachinePlan } from '../vm/qemu/machine-set.ts';
+import type { Accel } from '../vm/qemu/args.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

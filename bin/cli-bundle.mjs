@@ -1,4 +1,4 @@
-// The CLI as one esbuild bundle of runner/cli.ts and everything it imports (npm packages included).
+// The CLI as one esbuild bundle of runner/cli/cli.ts and everything it imports (npm packages included).
 // It starts in ~0.2 s where the same sources through tsx take ~0.7 s: tsx's loader hooks cost a few ms
 // for each of ~250 modules. Plain JavaScript: it runs before any TypeScript loader exists.
 //
@@ -47,7 +47,7 @@ async function inputsHash() {
   return { pkg, checkout: lock ? createHash('sha256').update(pkg).update(lock).digest('hex').slice(0, 16) : pkg };
 }
 
-// Each module keeps its own import.meta.url (paths next to sources: lab-tests.ts, vm/guest/...).
+// Each module keeps its own import.meta.url (paths next to sources: lab-tests.ts, vm/build/guest-files/...).
 const ownUrl = {
   name: 'own-import-meta-url',
   setup(build) {
@@ -65,7 +65,7 @@ async function build(outFile, sourcesFromBundle) {
   const esbuild = await import('esbuild');
   const tmp = `${outFile}.${process.pid}.tmp`;
   await esbuild.build({
-    entryPoints: [join(root, 'runner', 'cli.ts')], outfile: tmp, absWorkingDir: root,
+    entryPoints: [join(root, 'runner', 'cli', 'cli.ts')], outfile: tmp, absWorkingDir: root,
     bundle: true, platform: 'node', format: 'esm', target: 'node20', external: EXTERNAL, logLevel: 'silent',
     define: { NETLAB_BUNDLE: 'true' }, plugins: [ownUrl],
     banner: { js: [

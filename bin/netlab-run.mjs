@@ -16,6 +16,6 @@ if (bundle) {
   cli = await import(bundle);
 } else {
   (await import('tsx/esm/api')).register();
-  cli = await import('../runner/cli.ts');
+  cli = await import('../runner/cli/cli.ts');
 }
 await cli.main(process.argv);

@@ -24,7 +24,7 @@ for arg in "$@"; do
   esac
 done
 
-# What `netlab-run labs/bridge` needs on the host (vm/host-tools.ts names the same tools).
+# What `netlab-run labs/bridge` needs on the host (vm/build/host-tools.ts names the same tools).
 lab_pkgs=(qemu-system-x86 qemu-utils mmdebstrap debian-archive-keyring busybox-static kmod tcpdump vde2
   cpio e2fsprogs openssh-client util-linux zstd xz-utils)
 # What the test suite needs besides: the report's screenshot test, JUnit's schema check, the SSH

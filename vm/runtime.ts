@@ -1,6 +1,6 @@
 import { chmod, chown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { InfraError } from './errors.ts';
-import type { QemuIdentity } from './qemu-identity.ts';
+import type { QemuIdentity } from './qemu/identity.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ export function runtimeRoot(): string {
 export interface RunDir {
   path: string;
   id: string;
-  /** The user and group this run's QEMU processes drop to (vm/qemu-identity.ts), if they do. */
+  /** The user and group this run's QEMU processes drop to (vm/qemu/identity.ts), if they do. */
   identity?: QemuIdentity;
 }
 

@@ -1,8 +1,8 @@
 import type { CheckResult, CommandRecord } from '../../reports/model.ts';
 import type { Machine } from '../../vm/types.ts';
-import { judgeCapture, judgePartial, judgeRun, pointsFor, type Verdict } from '../grade.ts';
-import type { CaptureCheck, CaptureSpec, Check, RunCheck } from '../schema.ts';
-import { countCaptureCommand, record } from './guest.ts';
+import { judgeCapture, judgePartial, judgeRun, pointsFor, type Verdict } from '../lab/grade.ts';
+import type { CaptureCheck, CaptureSpec, Check, RunCheck } from '../lab/schema.ts';
+import { countCaptureCommand, record } from './guest-commands.ts';
 
 type Step = <T>(title: string, body: () => Promise<T>) => Promise<T>;
 

@@ -2,9 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Lab } from '../schema.ts';
-import { specFilesOf } from '../spec-checks.ts';
-import type { UnitSpec } from '../units.ts';
+import type { Lab } from '../lab/schema.ts';
+import { specFilesOf } from '../lab/spec-checks.ts';
+import type { UnitSpec } from '../protocol/units.ts';
 import type { UnitMeta } from './netlab-reporter.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -2,10 +2,10 @@ import type { TestInfo } from '@playwright/test';
 import type { CaptureResult, CheckResult, CommandRecord } from '../../reports/model.ts';
 import { decodePcap } from '../../reports/pcap.ts';
 import { DownloadTooLargeError } from '../../vm/errors.ts';
-import { execBatch } from '../../vm/exec-batch.ts';
-import { DMESG_HEALTH_COMMAND, DMESG_PROBLEMS } from '../requires.ts';
-import type { CaptureSpec, Lab } from '../schema.ts';
-import { capturePath, OUTPUT_LIMIT, stopCaptureCommand } from './guest.ts';
+import { execBatch } from '../../vm/ssh/exec-batch.ts';
+import { DMESG_HEALTH_COMMAND, DMESG_PROBLEMS } from '../lab/requires.ts';
+import type { CaptureSpec, Lab } from '../lab/schema.ts';
+import { capturePath, OUTPUT_LIMIT, stopCaptureCommand } from './guest-commands.ts';
 import type { LabVms } from './lab-tests.ts';
 
 // The lab's final state, after its last check: every capture stopped (collect commands must not land

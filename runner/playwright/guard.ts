@@ -4,9 +4,9 @@
 // at once instead of waiting on SSH timeouts.
 import type { CommandRecord } from '../../reports/model.ts';
 import type { Machine } from '../../vm/types.ts';
-import { brokerCall } from '../broker.ts';
-import type { DownMachine } from '../units.ts';
-import { limitCountsCommand, parseLimitCounts, record, submissionCleanupCommand, submissionCommand, SUBMISSION_PIDS_MAX } from './guest.ts';
+import { brokerCall } from '../orchestrate/broker.ts';
+import type { DownMachine } from '../protocol/units.ts';
+import { limitCountsCommand, parseLimitCounts, record, submissionCleanupCommand, submissionCommand, SUBMISSION_PIDS_MAX } from './guest-commands.ts';
 
 /** What the tests of one unit share in a worker: machines by name, and those known to be down. */
 export interface GuardedVms { machines: Map<string, Machine>; down: Map<string, string> }

@@ -1,20 +1,20 @@
 import { test as base } from '@playwright/test';
 import type { CheckResult, CommandRecord } from '../../reports/model.ts';
-import { brokerCall } from '../broker.ts';
-import { checkMachine, runOrder, submissionMachines, submissionStages } from '../lab-plan.ts';
-import type { Check, Lab, StageSpec } from '../schema.ts';
-import { labNics } from '../topology.ts';
-import type { UnitLease, UnitSpec } from '../units.ts';
-import { SshMachine, shellQuote } from '../../vm/ssh.ts';
+import { brokerCall } from '../orchestrate/broker.ts';
+import { checkMachine, runOrder, submissionMachines, submissionStages } from '../lab/plan.ts';
+import type { Check, Lab, StageSpec } from '../lab/schema.ts';
+import { labNics } from '../lab/topology.ts';
+import type { UnitLease, UnitSpec } from '../protocol/units.ts';
+import { SshMachine, shellQuote } from '../../vm/ssh/client.ts';
 import type { Machine } from '../../vm/types.ts';
 import { runCaptureCheck, runCommandCheck } from './check-runner.ts';
 import { runSpecCheck } from './spec-check-runner.ts';
-import { specFunction, type SpecModules } from '../spec-checks.ts';
-import { record, startCaptureCommand } from './guest.ts';
+import { specFunction, type SpecModules } from '../lab/spec-checks.ts';
+import { record, startCaptureCommand } from './guest-commands.ts';
 import { finalState } from './final-state.ts';
 import { checkAlive, runSubmissionCommand, type CrashNote } from './guard.ts';
-import { unmetRequirement } from '../requires.ts';
-import { kernelModules, normalModule } from '../../vm/kernel-modules.ts';
+import { unmetRequirement } from '../lab/requires.ts';
+import { kernelModules, normalModule } from '../../vm/build/kernel-modules.ts';
 
 /** A unit's machines as one worker sees them; `down` holds machines that went down, with the reason. */
 export interface LabVms { lease: UnitLease; machines: Map<string, Machine>; down: Map<string, string> }

@@ -6,8 +6,8 @@ import { toJUnit, type JUnitSuite } from '../../reports/junit.ts';
 import { writeGradescope, writeReport } from '../../reports/summary.ts';
 import { writeFileAtomic } from '../../reports/write-atomic.ts';
 import { writePrairieLearn } from '../../reports/prairielearn.ts';
-import { totals, type GroupCaps } from '../grade.ts';
-import type { UnitLease } from '../units.ts';
+import { totals, type GroupCaps } from '../lab/grade.ts';
+import type { UnitLease } from '../protocol/units.ts';
 import type { CrashNote } from './guard.ts';
 
 export interface UnitMeta {

@@ -1,11 +1,11 @@
 import type { CheckResult, CommandRecord } from '../../reports/model.ts';
 import { InfraError } from '../../vm/errors.ts';
 import type { Machine } from '../../vm/types.ts';
-import type { Verdict } from '../grade.ts';
-import { expect, type CheckContext, type CheckFunction, type CheckMachine } from '../lab-api.ts';
-import type { SpecCheck } from '../schema.ts';
+import type { Verdict } from '../lab/grade.ts';
+import { expect, type CheckContext, type CheckFunction, type CheckMachine } from '../lab/api.ts';
+import type { SpecCheck } from '../lab/schema.ts';
 import { machineDown, poll, resultOf } from './check-runner.ts';
-import { record } from './guest.ts';
+import { record } from './guest-commands.ts';
 
 type Step = <T>(title: string, body: () => Promise<T>) => Promise<T>;
 

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { execa } from 'execa';
-import { DEFAULT_PACKAGES, ensureImage, imageRecipeHash } from '../../vm/image.ts';
-import { bzImagePayload, elfComplete, elfHasPvhEntry, ensureKernel, initrdModuleOrder, KernelSpecError, parseKernelSpec } from '../../vm/kernel.ts';
+import { DEFAULT_PACKAGES, ensureImage, imageRecipeHash } from '../../vm/build/image.ts';
+import { bzImagePayload, elfComplete, elfHasPvhEntry, ensureKernel, initrdModuleOrder, KernelSpecError, parseKernelSpec } from '../../vm/build/kernel.ts';
 import type { VmEvent } from '../../vm/events.ts';
 
 const BUILD_TIMEOUT = 15 * 60_000;

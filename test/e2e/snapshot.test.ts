@@ -6,12 +6,12 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheRoot } from '../../vm/cache.ts';
-import { ensureImage } from '../../vm/image.ts';
-import { ensureKernel } from '../../vm/kernel.ts';
-import { findSnapshot, snapshotKey } from '../../vm/snapshot.ts';
+import { cacheRoot } from '../../vm/build/cache.ts';
+import { ensureImage } from '../../vm/build/image.ts';
+import { ensureKernel } from '../../vm/build/kernel.ts';
+import { findSnapshot, snapshotKey } from '../../vm/qemu/snapshot.ts';
 import type { VmEvent } from '../../vm/events.ts';
-import { succeed } from '../../vm/wait.ts';
+import { succeed } from '../helpers/wait.ts';
 import { bootMachines } from '../helpers/vms.ts';
 
 process.env.NETLAB_RUNTIME_DIR = await mkdtemp(join(tmpdir(), 'netlab-snap-rt-'));

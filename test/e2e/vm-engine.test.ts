@@ -5,11 +5,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureImage } from '../../vm/image.ts';
-import { ensureKernel } from '../../vm/kernel.ts';
+import { ensureImage } from '../../vm/build/image.ts';
+import { ensureKernel } from '../../vm/build/kernel.ts';
 import { InfraError } from '../../vm/errors.ts';
-import { startVmSet } from '../../vm/lab-vms.ts';
-import { succeed } from '../../vm/wait.ts';
+import { startVmSet } from '../../vm/qemu/machine-set.ts';
+import { succeed } from '../helpers/wait.ts';
 import { bootMachines } from '../helpers/vms.ts';
 import { alive, processesNaming, qemuPidsUnder } from '../helpers/processes.ts';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunResult } from '../../reports/model.ts';
 import { formatTerminalSummary } from '../../reports/terminal.ts';
-import type { LabVerdict } from '../../runner/verify.ts';
+import type { LabVerdict } from '../../runner/orchestrate/verify.ts';
 import { runCli } from './cli.ts';
 import type { Summary } from './lab-grader.ts';
 import { qemuPidsUnder } from './processes.ts';

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 /** PIDs of processes whose program is `program` and whose command line names `dir`. */
 export function processesNaming(program: string, dir: string): number[] {
   const pids: number[] = [];
-  // QEMU option lists carry a path with its commas doubled (vm/qemu-args.ts optValue).
+  // QEMU option lists carry a path with its commas doubled (vm/qemu/args.ts optValue).
   const escaped = dir.replaceAll(',', ',,');
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -1,7 +1,7 @@
 // Validate a lab object in unit tests: `validLab` fails the test with every issue when it is
 // rejected, `labIssues` when it is accepted.
 import assert from 'node:assert/strict';
-import { checkLab, formatPath, type Lab, type SchemaIssue } from '../../runner/schema.ts';
+import { checkLab, formatPath, type Lab, type SchemaIssue } from '../../runner/lab/schema.ts';
 
 export function validLab(input: unknown): Lab {
   const r = checkLab(input);

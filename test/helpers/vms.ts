@@ -1,7 +1,7 @@
-import { ensureImage } from '../../vm/image.ts';
-import { ensureKernel } from '../../vm/kernel.ts';
-import { startVmSet, type MachinePlan, type VmSetOptions } from '../../vm/lab-vms.ts';
-import type { LinkDef } from '../../vm/links.ts';
+import { ensureImage } from '../../vm/build/image.ts';
+import { ensureKernel } from '../../vm/build/kernel.ts';
+import { startVmSet, type MachinePlan, type VmSetOptions } from '../../vm/qemu/machine-set.ts';
+import type { LinkDef } from '../../vm/qemu/links.ts';
 
 /** Boots machines of the default image and kernel under TCG, as the engine's tests need them. */
 export async function bootMachines(names: string[], links: LinkDef[] = [], extra: Partial<VmSetOptions> = {}) {

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureImage } from '../../vm/image.ts';
-import { ensureKernel } from '../../vm/kernel.ts';
-import { startVmSet } from '../../vm/lab-vms.ts';
-import { succeed } from '../../vm/wait.ts';
+import { ensureImage } from '../../vm/build/image.ts';
+import { ensureKernel } from '../../vm/build/kernel.ts';
+import { startVmSet } from '../../vm/qemu/machine-set.ts';
+import { succeed } from '../helpers/wait.ts';
 
 process.env.NETLAB_RUNTIME_DIR = await mkdtemp(join(tmpdir(), 'netlab-kernels-rt-'));
 

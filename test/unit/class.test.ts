@@ -6,11 +6,11 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { alreadyGraded, findClass, inputHash, writeClassReports, writeMissingReport } from '../../runner/class.ts';
-import { parseSize } from '../../runner/cli.ts';
-import { loadLab } from '../../runner/lab.ts';
-import { DEFAULT_OUTPUT_LIMIT, limitCountsCommand, outputLimit, parseLimitCounts, submissionCommand, SUBMISSION_PIDS_MAX } from '../../runner/playwright/guest.ts';
-import { parallelism } from '../../runner/run.ts';
+import { alreadyGraded, findClass, inputHash, writeClassReports, writeMissingReport } from '../../runner/orchestrate/class.ts';
+import { parseSize } from '../../runner/cli/cli.ts';
+import { loadLab } from '../../runner/lab/load.ts';
+import { DEFAULT_OUTPUT_LIMIT, limitCountsCommand, outputLimit, parseLimitCounts, submissionCommand, SUBMISSION_PIDS_MAX } from '../../runner/playwright/guest-commands.ts';
+import { parallelism } from '../../runner/orchestrate/run.ts';
 import { writeReport } from '../../reports/summary.ts';
 import { sampleResult } from '../../reports/fixtures/sample-result.ts';
 
@@ -170,7 +170,7 @@ test('the submission wrapper: a cgroup with a process limit, the command in /roo
 });
 
 test('the broker: a lease lists down machines; health waits for one to go down; kill stops one with a reason', async () => {
-  const { brokerCall, startBroker } = await import('../../runner/broker.ts');
+  const { brokerCall, startBroker } = await import('../../runner/orchestrate/broker.ts');
   const calls: string[] = [];
   let down: { machine: string; reason: string }[] = [];
   const broker = await startBroker({

@@ -38,7 +38,7 @@ test('the CLI bundle: built on first use, its modules find files beside their so
   assert.equal(list.exitCode, 0, list.stderr);
   assert.match(list.stdout, /namespaces net1 and net2 exist/);
 
-  await appendFile(join(root, 'runner', 'cli.ts'), '\nprocess.stderr.write("rebuilt from the changed source\\n");\n');
+  await appendFile(join(root, 'runner', 'cli', 'cli.ts'), '\nprocess.stderr.write("rebuilt from the changed source\\n");\n');
   const again = await cli(['--version']);
   assert.match(again.stderr, /rebuilt from the changed source/);
   const second = await bundles(root);
@@ -89,7 +89,7 @@ test('an installed copy (<course>/node_modules/netlab-run) writes nothing into i
   assert.deepEqual(await listing(pkg), before);
 
   // A source changed after packing: the packed bundle is stale, the sources run through tsx.
-  await appendFile(join(pkg, 'runner', 'cli.ts'), '\n// changed after packing\n');
+  await appendFile(join(pkg, 'runner', 'cli', 'cli.ts'), '\n// changed after packing\n');
   before = await listing(pkg);
   const stale = await cli();
   assert.equal(stale.stdout.trim(), version, stale.stderr);

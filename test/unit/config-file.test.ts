@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyConfig, findConfigFile, parseConfig } from '../../runner/config-file.ts';
-import { LabError } from '../../runner/lab.ts';
+import { applyConfig, findConfigFile, parseConfig } from '../../runner/cli/config-file.ts';
+import { LabError } from '../../runner/lab/load.ts';
 import { repo, runCli } from '../helpers/cli.ts';
 
 const problems = (text: string) => {

@@ -2,7 +2,7 @@
 // log stops at its cap with one line saying so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CappedLog, ConsoleLines, consoleLogBytes, DEFAULT_CONSOLE_LOG_BYTES } from '../../vm/console-lines.ts';
+import { CappedLog, ConsoleLines, consoleLogBytes, DEFAULT_CONSOLE_LOG_BYTES } from '../../vm/qemu/console-lines.ts';
 
 test('lines split across chunks come out whole, CRLF or LF, and the last one at the end', () => {
   const out: string[] = [];

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allocatedBytes, DEFAULT_DISK_LIMIT, diskLimit, watchDisks } from '../../vm/disk-watch.ts';
+import { allocatedBytes, DEFAULT_DISK_LIMIT, diskLimit, watchDisks } from '../../vm/qemu/disk-watch.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

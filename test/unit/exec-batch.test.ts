@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { batchScript, execBatch, splitBatch } from '../../vm/exec-batch.ts';
+import { batchScript, execBatch, splitBatch } from '../../vm/ssh/exec-batch.ts';
 import type { ExecOptions, ExecResult, Machine } from '../../vm/types.ts';
 
 async function bash(script: string, timeoutMs?: number): Promise<ExecResult> {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { judgeCapture, judgeRun, totals } from '../../runner/grade.ts';
-import type { CaptureCheck, RunCheck } from '../../runner/schema.ts';
+import { judgeCapture, judgeRun, totals } from '../../runner/lab/grade.ts';
+import type { CaptureCheck, RunCheck } from '../../runner/lab/schema.ts';
 import type { ExecResult } from '../../vm/types.ts';
 
 const check = (expect: Partial<RunCheck['expect']>): RunCheck => ({

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CheckResult } from '../../reports/model.ts';
-import { judgePartial, parseFraction, pointsFor, totals } from '../../runner/grade.ts';
-import { checkLab, type RunCheck } from '../../runner/schema.ts';
+import { judgePartial, parseFraction, pointsFor, totals } from '../../runner/lab/grade.ts';
+import { checkLab, type RunCheck } from '../../runner/lab/schema.ts';
 import type { ExecResult } from '../../vm/types.ts';
 
 const res = (r: Partial<ExecResult>): ExecResult => ({ exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, truncated: false, ...r });

@@ -4,7 +4,7 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfraError } from '../../vm/errors.ts';
-import { findTool, installCommand, packagesFor, requireTools, searchDirs } from '../../vm/host-tools.ts';
+import { findTool, installCommand, packagesFor, requireTools, searchDirs } from '../../vm/build/host-tools.ts';
 
 async function fakeBin(names: string[]): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'netlab-bin-'));

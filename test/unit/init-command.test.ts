@@ -9,8 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import { tempDir } from '../helpers/temp-dirs.ts';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { loadLab } from '../../runner/lab.ts';
-import { packageName } from '../../runner/init-command.ts';
+import { loadLab } from '../../runner/lab/load.ts';
+import { packageName } from '../../runner/cli/init-command.ts';
 import { repo, runCli } from '../helpers/cli.ts';
 
 const version = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findLabs, LabError, loadLab } from '../../runner/lab.ts';
+import { findLabs, LabError, loadLab } from '../../runner/lab/load.ts';
 
 const LABS = fileURLToPath(new URL('../fixtures/labs/', import.meta.url));
 const lab = (name: string) => join(LABS, name);

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { labMaxScore } from '../../runner/examples.ts';
-import { loadLab } from '../../runner/lab.ts';
+import { labMaxScore } from '../../runner/lab/examples.ts';
+import { loadLab } from '../../runner/lab/load.ts';
 
 const LABS = fileURLToPath(new URL('../../labs/', import.meta.url));
 const dirs = readdirSync(LABS, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(LABS, e.name, 'lab.yaml'))).map((e) => e.name).sort();

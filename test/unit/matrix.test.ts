@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { renderMatrixHtml } from '../../reports/matrix-html.ts';
 import { buildMatrix, canonicalKernel, cellStatus, compareWithBaseline, formatMatrixTerminal, parseBaseline, type Matrix, type MatrixInput } from '../../reports/matrix.ts';
 import type { Summary } from '../../reports/summary.ts';
-import { matrixExitCode } from '../../runner/matrix-run.ts';
-import { parseShard, unitsOfJsonReport } from '../../runner/shard.ts';
+import { matrixExitCode } from '../../runner/orchestrate/matrix-run.ts';
+import { parseShard, unitsOfJsonReport } from '../../runner/orchestrate/shard.ts';
 
 type Checks = Record<string, 'passed' | 'failed' | 'skipped' | 'error'>;
 

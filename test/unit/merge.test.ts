@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findBlobReports } from '../../runner/merge.ts';
+import { findBlobReports } from '../../runner/orchestrate/merge.ts';
 import { runCli } from '../helpers/cli.ts';
 
 test('blob reports: Playwright\'s report(-N).zip anywhere below the folders given (or zips named), not other zips', async () => {

@@ -13,8 +13,8 @@ import { InfraError } from '../../vm/errors.ts';
 import {
   aptSources, chooseMirror, classify, DEBIAN_KEYRING, DEBIAN_MAIN_MIRROR, fetchReleaseHead,
   mmdebstrapSource, parseDeb822, parseOneLine, type MirrorOptions,
-} from '../../vm/mirror.ts';
-import { privateSourcesList } from '../../vm/kernel.ts';
+} from '../../vm/build/mirror.ts';
+import { privateSourcesList } from '../../vm/build/kernel.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'apt');
 

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadLab } from '../../runner/lab.ts';
+import { loadLab } from '../../runner/lab/load.ts';
 import { CONFIG_ENV, playwrightOrder, writePlaywrightFiles } from '../../runner/playwright/config.ts';
-import { unitsOfShard } from '../../runner/shard.ts';
-import { topologyOf } from '../../runner/topology.ts';
+import { unitsOfShard } from '../../runner/orchestrate/shard.ts';
+import { topologyOf } from '../../runner/lab/topology.ts';
 
 test('Playwright lists the units from the stub config and compiles neither the config nor the generated specs anew', async (t) => {
   const loaded = await loadLab('labs/bridge');

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InfraError } from '../../vm/errors.ts';
 import { EXIT } from '../../runner/exit-codes.ts';
-import { playwrightOutcome, tailKeeper, type PlaywrightExit } from '../../runner/playwright-outcome.ts';
+import { playwrightOutcome, tailKeeper, type PlaywrightExit } from '../../runner/orchestrate/playwright-outcome.ts';
 
 const base: PlaywrightExit = { resultsText: undefined, exitCode: 1, signal: undefined, stderrTail: '', aborted: false, expectedUnits: 1 };
 const unit = (status: 'passed' | 'failed' | 'error') => ({ unit: 'u', outDir: '/o', status, score: 1, maxScore: 2 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { macFor, qemuArgs, type QemuMachineSpec } from '../../vm/qemu-args.ts';
-import { planLinks } from '../../vm/links.ts';
+import { macFor, qemuArgs, type QemuMachineSpec } from '../../vm/qemu/args.ts';
+import { planLinks } from '../../vm/qemu/links.ts';
 
 const base: QemuMachineSpec = {
   name: 'host', memoryMb: 256, cpus: 1, accel: 'tcg', kernel: '/k/vmlinuz', initrd: '/k/initrd.img',

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { passableByOthers, qemuIdentity, supportsRunWith } from '../../vm/qemu-identity.ts';
+import { passableByOthers, qemuIdentity, supportsRunWith } from '../../vm/qemu/identity.ts';
 
 test('QEMU 9.1 and later can drop to a user of its own; older ones cannot', () => {
   assert.equal(supportsRunWith('QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)'), true);

@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { kernelModules, moduleNames, normalModule } from '../../vm/kernel-modules.ts';
-import { DMESG_PROBLEMS, kernelInRange, kernelVersionParts, unmetRequirement } from '../../runner/requires.ts';
+import { kernelModules, moduleNames, normalModule } from '../../vm/build/kernel-modules.ts';
+import { DMESG_PROBLEMS, kernelInRange, kernelVersionParts, unmetRequirement } from '../../runner/lab/requires.ts';
 
 test('kernel versions come from uname -r prefixes', () => {
   assert.deepEqual(kernelVersionParts('6.1.0-50-cloud-amd64'), [6, 1, 0]);

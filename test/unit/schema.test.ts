@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { formatDuration, parseDuration, parseMemory } from '../../runner/duration.ts';
-import { DOCS_FILE, renderDocs } from '../../runner/docs-gen.ts';
-import { SCHEMA_FILE } from '../../runner/schema-gen.ts';
-import { isRunCheck } from '../../runner/lab-plan.ts';
-import { formatPath, labJsonSchema, labJsonSchemaText, slugify, type SchemaIssue } from '../../runner/schema.ts';
+import { formatDuration, parseDuration, parseMemory } from '../../runner/lab/duration.ts';
+import { DOCS_FILE, renderDocs } from '../../runner/lab/docs-gen.ts';
+import { SCHEMA_FILE } from '../../runner/lab/schema-gen.ts';
+import { isRunCheck } from '../../runner/lab/plan.ts';
+import { formatPath, labJsonSchema, labJsonSchemaText, slugify, type SchemaIssue } from '../../runner/lab/schema.ts';
 import { labIssues, validLab } from '../helpers/schema.ts';
 
 const base = () => ({

@@ -9,8 +9,8 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { HOST_TOOLS } from '../../runner/run.ts';
-import { findTool, packagesFor } from '../../vm/host-tools.ts';
+import { HOST_TOOLS } from '../../runner/orchestrate/run.ts';
+import { findTool, packagesFor } from '../../vm/build/host-tools.ts';
 
 const repo = new URL('../..', import.meta.url).pathname;
 const BASE_TOOLS = ['bash', 'sed', 'grep', 'sort', 'tr', 'cat', 'id', 'dirname', 'tee'];
@@ -122,11 +122,11 @@ test('every shell script of the project passes shellcheck', async () => {
   const sh_ = (dir: string) => (existsSync(join(repo, dir)) ? readdirSync(join(repo, dir)).filter((f) => f.endsWith('.sh')).map((f) => join(dir, f)) : []);
   const labs = readdirSync(join(repo, 'labs')).filter((d) => existsSync(join(repo, 'labs', d, 'lab.yaml')));
   const bash = [...sh_('scripts'), ...readdirSync(join(repo, 'docs'), { withFileTypes: true }).filter((d) => d.isDirectory()).flatMap((d) => sh_(join('docs', d.name))), 'docs/gradescope/run_autograder',
-    'vm/guest/netlab-init', ...labs.flatMap((l) => sh_(join('labs', l, 'solution'))),
+    'vm/build/guest-files/netlab-init', ...labs.flatMap((l) => sh_(join('labs', l, 'solution'))),
     ...['gradescope', 'labs/mylab/solution', 'labs/mylab/examples'].flatMap((d) => sh_(join('templates/course', d)))];
   assert.ok(bash.includes('scripts/setup.sh') && bash.includes('labs/bridge/solution/bridge.sh'), bash.join(' '));
   const r = await execa(shellcheck, ['-S', 'warning', ...bash], { cwd: repo, reject: false });
   assert.equal(r.exitCode, 0, r.stdout);
-  const sh = await execa(shellcheck, ['-S', 'warning', '-s', 'sh', 'vm/guest/initramfs-init'], { cwd: repo, reject: false });
+  const sh = await execa(shellcheck, ['-S', 'warning', '-s', 'sh', 'vm/build/guest-files/initramfs-init'], { cwd: repo, reject: false });
   assert.equal(sh.exitCode, 0, sh.stdout);
 });

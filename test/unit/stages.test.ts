@@ -8,10 +8,10 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FullConfig, FullResult, TestCase, TestResult } from '@playwright/test/reporter';
-import { LabError, loadLab } from '../../runner/lab.ts';
+import { LabError, loadLab } from '../../runner/lab/load.ts';
 import NetlabReporter, { type UnitMeta } from '../../runner/playwright/netlab-reporter.ts';
-import { runOrder, submissionMachines, submissionStages } from '../../runner/lab-plan.ts';
-import { formatPath, type Lab } from '../../runner/schema.ts';
+import { runOrder, submissionMachines, submissionStages } from '../../runner/lab/plan.ts';
+import { formatPath, type Lab } from '../../runner/lab/schema.ts';
 import type { CheckResult, CommandRecord, RunResult } from '../../reports/model.ts';
 import { labIssues, validLab } from '../helpers/schema.ts';
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { terminalSafe } from '../../reports/terminal-safe.ts';
 import { formatTerminalSummary } from '../../reports/terminal.ts';
-import { progressPrinter } from '../../runner/progress.ts';
+import { progressPrinter } from '../../runner/orchestrate/progress.ts';
 import { sampleResult } from '../../reports/fixtures/sample-result.ts';
 
 const ATTACKS = [

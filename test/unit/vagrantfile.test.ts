@@ -2,8 +2,8 @@
 // which libvirt objects a run's cleanup removes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { prefixOfRun, removalCommands, runOfPrefix } from '../../vm/libvirt.ts';
-import { domainName, MODULES_DISK_SLOT, networkName, parseSshConfig, vagrantfileFor, type VagrantPlan } from '../../vm/vagrantfile.ts';
+import { prefixOfRun, removalCommands, runOfPrefix } from '../../vm/vagrant/libvirt.ts';
+import { domainName, MODULES_DISK_SLOT, networkName, parseSshConfig, vagrantfileFor, type VagrantPlan } from '../../vm/vagrant/vagrantfile.ts';
 
 const plan: VagrantPlan = {
   prefix: 'nl3fa2c1', runDir: '/tmp/netlab-run-0/nl-3fa2c1', box: 'netlab/abc', sshKey: '/cache/images/abc/id_ed25519', mgmtSubnet: '10.213.4.0/24',

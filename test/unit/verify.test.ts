@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Summary } from '../../reports/summary.ts';
-import { compareExample, exampleProblems, labMaxScore } from '../../runner/examples.ts';
-import { LabError, loadLab } from '../../runner/lab.ts';
-import { formatPath } from '../../runner/schema.ts';
-import { formatVerify, planVerify, type LabVerdict } from '../../runner/verify.ts';
+import { compareExample, exampleProblems, labMaxScore } from '../../runner/lab/examples.ts';
+import { LabError, loadLab } from '../../runner/lab/load.ts';
+import { formatPath } from '../../runner/lab/schema.ts';
+import { formatVerify, planVerify, type LabVerdict } from '../../runner/orchestrate/verify.ts';
 import { runCli } from '../helpers/cli.ts';
 import { labIssues, validLab } from '../helpers/schema.ts';
 

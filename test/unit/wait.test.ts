@@ -9,10 +9,10 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SshMachine } from '../../vm/ssh.ts';
+import { SshMachine } from '../../vm/ssh/client.ts';
 import {
   CommandFailedError, RetryTimeoutError, retry, succeed, waitForClosedPort, waitForOpenPort, waitUntilSucceeds,
-} from '../../vm/wait.ts';
+} from '../helpers/wait.ts';
 
 const SSHD = '/usr/sbin/sshd';
 

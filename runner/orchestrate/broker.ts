@@ -1,0 +1,75 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DownMachine, UnitLease } from '../protocol/units.ts';
+
+// The VMs live in the netlab-run process, not in Playwright workers: a failed test restarts its
+// worker (microsoft/playwright#32803), and the lab must survive that. Workers lease a unit's machines
+// over this loopback HTTP endpoint and reconnect over SSH; a restarted worker gets the same VMs.
+
+export interface BrokerHandlers {
+  acquire(unitId: string): Promise<UnitLease>;
+  release(unitId: string): Promise<void>;
+  /** Machines of the unit that are down; waits up to waitMs for one to go down (a guest powering off). */
+  health?(unitId: string, waitMs: number): Promise<{ down: DownMachine[] }>;
+  /** Stops one machine that stopped answering; it stays down, with this reason. */
+  kill?(unitId: string, machine: string, reason: string): Promise<void>;
+}
+
+export type BrokerOp = 'acquire' | 'release' | 'health' | 'kill';
+
+export interface Broker { url: string; close(): Promise<void> }
+
+// Any local process, and any web page (a no-cors POST), can reach a loopback port: the broker answers
+// only requests whose path starts with a secret made for this run, which travels to the workers in
+// their environment (NETLAB_BROKER holds the whole URL), and never one a browser sent (Origin).
+export async function startBroker(h: BrokerHandlers): Promise<Broker> {
+  const secret = randomBytes(24).toString('base64url');
+  const server: Server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://broker');
+    const m = /^\/([^/]+)\/units\/([^/]+)\/(acquire|release|health|kill)$/.exec(url.pathname);
+    if (!m || req.method !== 'POST' || req.headers.origin !== undefined || !sameSecret(m[1]!, secret)) { res.writeHead(404).end(); return; }
+    m.splice(1, 1);
+    const id = decodeURIComponent(m[1]!);
+    const q = url.searchParams;
+    try {
+      const body = m[2] === 'acquire' ? await h.acquire(id)
+        : m[2] === 'health' ? (await h.health?.(id, Math.min(30_000, Number(q.get('wait')) || 0))) ?? { down: [] }
+          : m[2] === 'kill' ? (await h.kill?.(id, q.get('machine') ?? '', q.get('reason') ?? 'stopped by the grader'), { ok: true })
+            : (await h.release(id), { ok: true });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    } catch (err) {
+      const e = err as Error;
+      res.writeHead(503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: e.message, name: e.name, fix: (e as { fix?: string }).fix }));
+    }
+  });
+  // Boots take long under emulation: never let Node's default request timeout cut an acquire.
+  server.requestTimeout = 0;
+  server.headersTimeout = 0;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/${secret}`,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+function sameSecret(given: string, secret: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export class BrokerError extends Error {
+  override name = 'BrokerError';
+  constructor(message: string, readonly fix?: string) { super(message); }
+}
+
+export async function brokerCall(url: string, unit: string, op: BrokerOp, params: Record<string, string | number> = {}): Promise<unknown> {
+  const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
+  const res = await fetch(`${url}/units/${encodeURIComponent(unit)}/${op}${query ? `?${query}` : ''}`, { method: 'POST', signal: AbortSignal.timeout(600_000) });
+  const body = await res.json() as { error?: string; fix?: string };
+  if (!res.ok) throw new BrokerError(body.error ?? `broker answered ${res.status}`, body.fix);
+  return body;
+}

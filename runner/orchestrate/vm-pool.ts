@@ -1,0 +1,134 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import type { EventSink } from '../../vm/events.ts';
+import { ensureKernel } from '../../vm/build/kernel.ts';
+import { startVmSet } from '../../vm/qemu/machine-set.ts';
+import { startVagrantSet } from '../../vm/vagrant/machine-set.ts';
+import type { Accel } from '../../vm/qemu/args.ts';
+import type { ImageInfo, KernelInfo, MachineSet } from '../../vm/types.ts';
+import type { Lab } from '../lab/schema.ts';
+import type { DownMachine, UnitLease, UnitSpec } from '../protocol/units.ts';
+
+export interface PoolUnit { spec: UnitSpec; lab: Lab; kernelOverride: boolean }
+
+/** Who starts the machines: QEMU directly (snapshots, the default) or Vagrant (vagrant-libvirt). */
+export type Backend = 'qemu' | 'vagrant';
+
+// Boots each unit's VMs once, on first lease (or ahead of time to overlap Playwright's start-up),
+// at most `parallel` units at a time; a failed boot is remembered so later tests fail fast. A guest
+// that went down (powered off, crashed, killed for not answering) stays down: every later lease says
+// so, and the tests skip what needs it (a student's crash is graded, not an infrastructure error).
+export class VmPool {
+  private sets = new Map<string, Promise<MachineSet>>();
+  private reasons = new Map<string, Map<string, string>>();
+  /** Units in the order workers take them, for restoring ahead; how many ahead; units already released. */
+  private queue: string[] = [];
+  private ahead = 0;
+  private released = new Set<string>();
+  private readonly limit;
+  constructor(
+    private readonly units: Map<string, PoolUnit>,
+    private readonly image: ImageInfo,
+    private readonly kernels: Map<string, KernelInfo>,
+    private readonly accel: Accel,
+    private readonly onEvent: EventSink,
+    private readonly signal: AbortSignal,
+    private readonly parallel: number,
+    private readonly backend: Backend = 'qemu',
+  ) { this.limit = pLimit(parallel); }
+
+  private boot(id: string): Promise<MachineSet> {
+    let p = this.sets.get(id);
+    if (!p) {
+      const u = this.units.get(id);
+      if (!u) return Promise.reject(new Error(`unknown unit ${id}`));
+      const machines = Object.entries(u.lab.machines).map(([name, m]) => ({
+        name, memoryMb: m.memory, cpus: m.cpus,
+        kernel: this.kernels.get(u.kernelOverride ? u.spec.kernel : (m.kernel ?? u.spec.kernel))!,
+      }));
+      const common = { label: u.lab.name, image: this.image, onEvent: this.onEvent, signal: this.signal, links: u.lab.links, machines };
+      p = this.limit((): Promise<MachineSet> => (this.backend === 'vagrant' ? startVagrantSet(common) : startVmSet({ ...common, accel: this.accel })));
+      p.catch(() => {});
+      this.sets.set(id, p);
+    }
+    return p;
+  }
+
+  // Boots the first units of `ids` (the order Playwright's workers take them in) now; later, `ahead`
+  // more units than are in use restore while the running ones still grade, so a worker that moves
+  // to its next unit finds it ready (a class's waits — pings, timeouts — leave emulated CPU free).
+  prewarm(ids: string[], ahead = 0): void {
+    this.queue = ids;
+    this.ahead = ahead;
+    for (const id of ids.slice(0, this.parallel)) void this.boot(id).catch(() => {});
+  }
+
+  private topUp(): void {
+    const live = [...this.sets.keys()].filter((id) => !this.released.has(id)).length;
+    const next = this.queue.filter((id) => !this.sets.has(id)).slice(0, Math.max(0, this.parallel + this.ahead - live));
+    for (const id of next) void this.boot(id).catch(() => {});
+  }
+
+  async acquire(id: string): Promise<UnitLease> {
+    const set = await this.boot(id);
+    this.topUp();
+    const u = this.units.get(id)!;
+    const first = set.endpoints()[0];
+    const lease: UnitLease = {
+      id, endpoints: set.endpoints(), accel: this.accel, imageHash: this.image.recipeHash, down: this.downOf(id, set),
+      kernel: { name: u.spec.kernel, version: first?.kernelVersion ?? 'unknown', modulesDisk: this.kernels.get(u.spec.kernel)?.modulesDisk },
+      nics: Object.fromEntries(set.names.map((n) => [n, set.nics(n).map((nic, i) => ({ name: `eth${i + 1}`, link: nic.link, mac: nic.mac }))])),
+    };
+    // Lets `netlab-run shell` find these machines while the run (or --keep) is alive.
+    await writeFile(join(set.runDir.path, 'lab.json'), JSON.stringify({ lab: u.lab.name, unit: id, endpoints: lease.endpoints }, null, 2));
+    return lease;
+  }
+
+  private downOf(id: string, set: MachineSet): DownMachine[] {
+    return set.names.filter((n) => set.isDown(n))
+      .map((machine) => ({ machine, reason: this.reasons.get(id)?.get(machine) ?? set.limitReason?.(machine) ?? 'the guest powered off or crashed' }));
+  }
+
+  /** The unit's machines that are down, waiting up to waitMs for one to go down. */
+  async health(id: string, waitMs: number): Promise<{ down: DownMachine[] }> {
+    const set = await this.sets.get(id)?.catch(() => undefined);
+    if (!set) return { down: [] };
+    const until = Date.now() + waitMs;
+    while (!set.names.some((n) => set.isDown(n)) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    return { down: this.downOf(id, set) };
+  }
+
+  /** Stops a machine that stopped answering; later leases report it down with this reason. */
+  async kill(id: string, machine: string, reason: string): Promise<void> {
+    const set = await this.sets.get(id)?.catch(() => undefined);
+    if (!set || !set.names.includes(machine)) return;
+    if (!this.reasons.has(id)) this.reasons.set(id, new Map());
+    this.reasons.get(id)!.set(machine, reason);
+    await set.killMachine(machine);
+  }
+
+  async release(id: string, keep: boolean): Promise<void> {
+    this.released.add(id);
+    if (keep) return;
+    const p = this.sets.get(id);
+    if (p) await (await p.catch(() => undefined))?.stop();
+  }
+
+  async running(): Promise<MachineSet[]> {
+    const all = await Promise.allSettled([...this.sets.values()]);
+    return all.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all((await this.running()).map((s) => s.stop().catch(() => {})));
+  }
+}
+
+// NETLAB_REFRESH_KERNELS=1 (--refresh-kernels): ask the mirror for each Debian kernel's newest
+// version instead of taking the cached one (nightly runs test what Debian ships today).
+export async function ensureKernels(names: string[], onEvent: EventSink, signal: AbortSignal, refresh = process.env.NETLAB_REFRESH_KERNELS === '1'): Promise<Map<string, KernelInfo>> {
+  const out = new Map<string, KernelInfo>();
+  for (const n of names) out.set(n, await ensureKernel(n, { onEvent, signal, refresh }));
+  return out;
+}

@@ -1,0 +1,324 @@
+import { execa } from 'execa';
+import { rmSync } from 'node:fs';
+import { chmod, copyFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResultPromise } from 'execa';
+import { InfraError } from '../errors.ts';
+import { diskLimit, watchDisks } from './disk-watch.ts';
+import { noEvents, type EventSink } from '../events.ts';
+import { planLinks, startSwitch, type LinkDef } from './links.ts';
+import { freePort } from './ports.ts';
+import { appendLine, type Accel, type NicSpec, type QemuMachineSpec } from './args.ts';
+import { Qmp } from './qmp.ts';
+import { dropSnapshot, findSnapshot, loadSnapshotState, restoreFixupCommand, saveSnapshot, snapshotKey, snapshotsEnabled, type Snapshot } from './snapshot.ts';
+import { QemuProcess } from './machine.ts';
+import { qemuIdentity } from './identity.ts';
+import { createRunDir, qemuWritableDir, reapStaleRuns, removeRunDir, runtimeRoot, type RunDir } from '../runtime.ts';
+import { SshMachine } from '../ssh/client.ts';
+import type { ImageInfo, KernelInfo, MachineEndpoint } from '../types.ts';
+
+export interface MachinePlan {
+  name: string;
+  memoryMb: number;
+  cpus: number;
+  kernel: KernelInfo;
+}
+
+export interface VmSetOptions {
+  /** Names resources (run folder, QEMU -name): e.g. the lab's name. */
+  label: string;
+  image: ImageInfo;
+  machines: MachinePlan[];
+  links?: LinkDef[];
+  accel: Accel;
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+  /** Per attempt; one retry follows a failed boot (about 1 boot in 45 never comes up here). */
+  bootTimeoutMs?: number;
+}
+
+interface Booted { qemu: QemuProcess; ssh: SshMachine; endpoint: MachineEndpoint; nics: NicSpec[] }
+
+const live = new Set<VmSet>();
+
+// Last resort when the process exits without stopping its sets (an uncaught error, process.exit in a
+// signal handler): kill synchronously, the only thing an 'exit' listener may do. A kill -9 of this
+// process is covered by QEMU's parent-death signal and the next start's stale-run reaping.
+process.on('exit', () => {
+  for (const set of live) {
+    for (const pid of set.qemuPids()) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    set.killSwitchesSync();
+    try { rmSync(set.runDir.path, { recursive: true, force: true }); } catch { /* best effort */ }
+  }
+});
+
+// The machines of one lab run: booted together, linked, reachable over SSH, and torn down together.
+export class VmSet {
+  private stopped = false;
+  private readonly limits = new Map<string, string>();
+  private readonly disks: { stop(): void };
+  constructor(
+    readonly runDir: RunDir,
+    readonly accel: Accel,
+    private readonly booted: Map<string, Booted>,
+    private readonly switches: ResultPromise[],
+    private readonly onEvent: EventSink,
+  ) {
+    live.add(this);
+    const max = diskLimit();
+    const overlays = new Map([...booted].map(([name, b]) => [name, b.qemu.spec.rootOverlay]));
+    this.disks = watchDisks(overlays, max, (machine, bytes) => {
+      const reason = `its disk took ${Math.round(bytes / 2 ** 20)} MiB on the host, over the limit of ${Math.round(max / 2 ** 20)} MiB (NETLAB_MAX_DISK): the machine was stopped`;
+      this.limits.set(machine, reason);
+      this.onEvent({ type: 'machine-limit', machine, reason });
+      void this.killMachine(machine);
+    });
+  }
+
+  /** Why the host stopped a machine (a limit it passed), if it did. */
+  limitReason(name: string): string | undefined { return this.limits.get(name); }
+
+  get names(): string[] { return [...this.booted.keys()]; }
+
+  machine(name: string): SshMachine {
+    const b = this.booted.get(name);
+    if (!b) throw new Error(`no machine named ${name}`);
+    return b.ssh;
+  }
+
+  endpoints(): MachineEndpoint[] { return [...this.booted.values()].map((b) => b.endpoint); }
+  nics(name: string): NicSpec[] { return this.booted.get(name)?.nics ?? []; }
+  qemuPids(): number[] { return [...this.booted.values()].flatMap((b) => (b.qemu.pid ? [b.qemu.pid] : [])); }
+  consoleLog(name: string): string | undefined { return this.booted.get(name)?.qemu.consoleLog; }
+  /** True when a machine's QEMU is gone (e.g. the guest powered itself off). */
+  isDown(name: string): boolean { return this.booted.get(name)?.qemu.exited ?? true; }
+
+  killSwitchesSync(): void { for (const sw of this.switches) sw.kill('SIGKILL'); }
+
+  /** Stops one machine (e.g. one that stopped answering) and leaves the others running. */
+  async killMachine(name: string): Promise<void> {
+    const b = this.booted.get(name);
+    if (!b) return;
+    await b.ssh.close().catch(() => {});
+    await b.qemu.kill().catch(() => {});
+  }
+
+  /** Every QEMU, switch, socket and overlay of this set is gone when this resolves. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    live.delete(this);
+    this.disks.stop();
+    // Each teardown in its own catch, so one failure does not leak the rest.
+    await Promise.all([...this.booted.values()].map(async (b) => {
+      await b.ssh.close().catch(() => {});
+      await b.qemu.kill().catch(() => {});
+      this.onEvent({ type: 'machine-stop', machine: b.qemu.spec.name });
+    }));
+    for (const sw of this.switches) { sw.kill('SIGKILL'); await sw.catch(() => {}); }
+    await removeRunDir(this.runDir).catch(() => {});
+  }
+}
+
+/** Stop every VM set still running in this process (signal handlers, crash paths). */
+export async function stopAllVmSets(): Promise<void> {
+  await Promise.all([...live].map((s) => s.stop().catch(() => {})));
+}
+
+export async function startVmSet(opts: VmSetOptions): Promise<VmSet> {
+  const emit = opts.onEvent ?? noEvents;
+  const reaped = await reapStaleRuns();
+  if (reaped.length) emit({ type: 'cleanup', message: `removed ${reaped.length} stale run(s) left by a killed netlab-run: ${reaped.join(', ')}` });
+  const runDir = await createRunDir(opts.label, await qemuIdentity(process.env, runtimeRoot()));
+  const plan = planLinks(opts.links ?? [], runDir.path, `${opts.label}/${runDir.id}`);
+  const switches: ResultPromise[] = [];
+  const booted = new Map<string, Booted>();
+  try {
+    for (const sw of plan.switches) switches.push((await startSwitch(sw, runDir)).process);
+    const results = await Promise.allSettled(opts.machines.map(async (m) => {
+      booted.set(m.name, await bootWithRetry(m, plan.nics.get(m.name) ?? [], opts, runDir, emit));
+    }));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return new VmSet(runDir, opts.accel, booted, switches, emit);
+  } catch (err) {
+    await new VmSet(runDir, opts.accel, booted, switches, emit).stop();
+    throw err;
+  }
+}
+
+async function bootWithRetry(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, runDir: RunDir, emit: EventSink): Promise<Booted> {
+  const attempts = 2;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await bootOnce(m, nics, opts, runDir, emit, attempt);
+    } catch (err) {
+      if (attempt >= attempts || opts.signal?.aborted) throw err;
+      emit({ type: 'boot-retry', machine: m.name, reason: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
+async function bootOnce(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, runDir: RunDir, emit: EventSink, attempt: number): Promise<Booted> {
+  const snapKey = snapshotsEnabled()
+    ? await snapshotKey({ image: opts.image, kernel: m.kernel, memoryMb: m.memoryMb, cpus: m.cpus, accel: opts.accel, nics })
+    : undefined;
+  const snap = snapKey ? await findSnapshot(snapKey) : undefined;
+  if (snap && snapKey) {
+    try {
+      return await restoreOnce(m, nics, snap, opts, runDir, emit);
+    } catch (err) {
+      // A snapshot that does not restore is useless: drop it and boot cold (which saves a new one).
+      await dropSnapshot(snapKey);
+      emit({ type: 'snapshot', machine: m.name, phase: 'dropped', ms: 0, message: (err as Error).message.split('\n')[0] });
+    }
+  }
+  // One save per machine shape at a time: the copies that start meanwhile boot cold without saving.
+  // Each save keeps the guest's whole RAM in a file in the run folder; a class's first units all
+  // starting cold would otherwise hold one each (6 × 256 MiB) and copy them all into the cache.
+  if (!snapKey || saving.has(snapKey)) return coldBoot(m, nics, opts, runDir, emit, attempt, undefined);
+  saving.add(snapKey);
+  try {
+    return await coldBoot(m, nics, opts, runDir, emit, attempt, snapKey);
+  } finally {
+    saving.delete(snapKey);
+  }
+}
+
+/** Snapshot keys being saved by a cold boot of this process. */
+const saving = new Set<string>();
+
+async function createOverlay(runDir: RunDir, name: string, backing: string, format: 'raw' | 'qcow2'): Promise<string> {
+  const overlay = join(runDir.path, `${name}.qcow2`);
+  await rm(overlay, { force: true });
+  // A fresh overlay per start: what lies below it is only ever read.
+  const img = await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', format, '-b', backing, overlay], { reject: false });
+  if (img.exitCode !== 0) throw new InfraError(`qemu-img could not create the overlay for ${name}: ${img.stderr}`, { fix: 'apt-get install -y qemu-utils' });
+  await openToSet(runDir, overlay);
+  return overlay;
+}
+
+// A QEMU that dropped to the set's group opens its overlay again by name after a migration (a
+// snapshot's save, a restore): the file must be its group's to write. The run folder gives the group.
+async function openToSet(runDir: RunDir, file: string, mode = 0o660): Promise<void> {
+  if (runDir.identity) await chmod(file, mode);
+}
+
+function endpointFor(m: MachinePlan, opts: VmSetOptions, sshPort: number): MachineEndpoint {
+  return {
+    name: m.name, host: '127.0.0.1', port: sshPort, user: 'root',
+    privateKeyPath: opts.image.sshKey, hostPublicKey: opts.image.hostPublicKey, kernelVersion: m.kernel.version,
+  };
+}
+
+function specFor(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, overlay: string, sshPort: number, runDir: RunDir): QemuMachineSpec {
+  return {
+    name: m.name, memoryMb: m.memoryMb, cpus: m.cpus, accel: opts.accel,
+    kernel: m.kernel.kernel, initrd: m.kernel.initrd, modulesDisk: m.kernel.modulesDisk,
+    rootOverlay: overlay, sshPort, nics, qmpSocket: join(runDir.path, `${m.name}.qmp`),
+    ...(runDir.identity ? { runAs: runDir.identity } : {}),
+  };
+}
+
+// Every copy of a snapshot inherits its guest's clock: one whose kernel dropped the TSC (its
+// clocksource watchdog does when the host starves the vCPU during boot) would make every later restore
+// keep time with the slow ACPI timer. Builtins only: exit 3 when the TSC is no longer available.
+const TSC_STABLE = 'read -r cs < /sys/devices/system/clocksource/clocksource0/available_clocksource; [[ " $cs " == *" tsc "* ]] || exit 3';
+
+// Before a save, the guest does once what every restore does first (an SSH session, the fix-up, a
+// command) and syncs: the files, caches and first-use kernel work that path needs are then in the
+// snapshot, and not redone (disk reads, ext4 writeback) by every copy. The session is closed again:
+// connections do not survive a restore.
+async function warmBeforeSave(m: MachinePlan, nics: NicSpec[], endpoint: MachineEndpoint, signal?: AbortSignal): Promise<void> {
+  const ssh = await SshMachine.connect(endpoint, { timeoutMs: 30_000, signal });
+  try {
+    const r = await ssh.exec(`${restoreFixupCommand(m.name, nics)} && true && sync && { ${TSC_STABLE}; }`, { timeout: 30_000, killInGuest: false });
+    if (r.exitCode === 3) throw new Error('the guest marked its TSC unstable (the host was overloaded while it booted): a copy of it would keep a slow clock, so it is not saved');
+    if (r.exitCode !== 0) throw new Error(`the warm-up before the save failed: ${r.stderr.trim()}`);
+  } finally {
+    await ssh.close();
+  }
+  // The server's process for that connection ends just after it does; the snapshot must not hold it.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+}
+
+async function coldBoot(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, runDir: RunDir, emit: EventSink, attempt: number, snapKey: string | undefined): Promise<Booted> {
+  const started = Date.now();
+  emit({ type: 'boot-start', machine: m.name, attempt });
+  const overlay = await createOverlay(runDir, m.name, opts.image.rootfs, 'raw');
+  const sshPort = await freePort();
+  const ramFile = snapKey ? join(runDir.path, `${m.name}.ram`) : undefined;
+  const spec = { ...specFor(m, nics, opts, overlay, sshPort, runDir), ...(ramFile ? { ramFile: { path: ramFile, share: true } } : {}) };
+  const qemu = new QemuProcess(spec, runDir, emit);
+  try {
+    await qemu.start();
+    await qemu.waitReady(opts.bootTimeoutMs ?? (opts.accel === 'kvm' ? 30_000 : 90_000), opts.signal);
+    if (snapKey && ramFile) {
+      // Once eth0 is up in every respect (netlab-init's NETLAB-LINK-UP), or its copies show it down.
+      const linkUp = await qemu.waitLinkUp(3000);
+      const t = Date.now();
+      const qmp = await Qmp.connect(spec.qmpSocket!);
+      try {
+        if (!linkUp) throw new Error('eth0 operstate not up 3 s after ready');
+        await warmBeforeSave(m, nics, endpointFor(m, opts, sshPort), opts.signal);
+        // A QEMU that dropped its privileges writes the state where it may; the save copies it over.
+        const staging = runDir.identity ? await qemuWritableDir(runDir, `${m.name}.save-${attempt}`) : undefined;
+        await saveSnapshot(snapKey, qmp, overlay, ramFile, [appendLine(spec)], staging);
+        emit({ type: 'snapshot', machine: m.name, phase: 'saved', ms: Date.now() - t });
+      } catch (err) {
+        emit({ type: 'snapshot', machine: m.name, phase: 'dropped', ms: Date.now() - t, message: (err as Error).message });
+      } finally {
+        qmp.close();
+      }
+    }
+    const endpoint = endpointFor(m, opts, sshPort);
+    const ssh = await SshMachine.connect(endpoint, { timeoutMs: 30_000, signal: opts.signal });
+    emit({ type: 'boot-ready', machine: m.name, ms: Date.now() - started });
+    return { qemu, ssh, endpoint, nics };
+  } catch (err) {
+    await qemu.kill();
+    throw err;
+  }
+}
+
+async function restoreOnce(m: MachinePlan, nics: NicSpec[], snap: Snapshot, opts: VmSetOptions, runDir: RunDir, emit: EventSink): Promise<Booted> {
+  const started = Date.now();
+  const overlay = join(runDir.path, `${m.name}.qcow2`);
+  await copyFile(snap.overlay, overlay);
+  await openToSet(runDir, overlay);
+  const sshPort = await freePort();
+  const spec = {
+    ...specFor(m, nics, opts, overlay, sshPort, runDir),
+    append: snap.cmdline[0], incoming: 'defer', ramFile: { path: snap.ram, share: false },
+  };
+  const qemu = new QemuProcess(spec, runDir, emit);
+  try {
+    await qemu.start();
+    const qmp = await Qmp.connect(spec.qmpSocket!);
+    try {
+      // A QEMU that dropped its privileges reads the state from its run folder (0.8 MB, ~1 ms to copy).
+      let state = snap.state;
+      if (runDir.identity) {
+        await copyFile(snap.state, (state = join(runDir.path, `${m.name}.state`)));
+        await openToSet(runDir, state, 0o640); // the copy keeps the saved file's 0600
+      }
+      await loadSnapshotState(qmp, { ...snap, state });
+      // The state loads while the status says "inmigrate"; it was saved stopped, so resume it.
+      const st = await qmp.until<{ status: string }>('query-status', (s) => s.status !== 'inmigrate', 30_000, `${m.name} to load its snapshot`);
+      if (st.status !== 'running') await qmp.execute('cont');
+    } finally {
+      qmp.close();
+    }
+    const endpoint = endpointFor(m, opts, sshPort);
+    const ssh = await SshMachine.connect(endpoint, { timeoutMs: 15_000, signal: opts.signal });
+    // A fix-up that hangs fails the restore, which stops the VM: no kill session, no wait for it.
+    const fix = await ssh.exec(restoreFixupCommand(m.name, nics), { timeout: 15_000, killInGuest: false });
+    if (fix.exitCode !== 0) throw new InfraError(`${m.name}: could not set up the restored guest: ${fix.stderr.trim()}`);
+    emit({ type: 'snapshot', machine: m.name, phase: 'restored', ms: Date.now() - started });
+    emit({ type: 'boot-ready', machine: m.name, ms: Date.now() - started });
+    return { qemu, ssh, endpoint, nics };
+  } catch (err) {
+    await qemu.kill();
+    throw err;
+  }
+}
