@@ -11,7 +11,7 @@ export type CellStatus = 'pass' | 'fail' | 'skip' | 'error';
 const FAILING: readonly CellStatus[] = ['fail', 'error'];
 
 export interface MatrixCell {
-  /** The unit (Playwright project), e.g. bridge@debian-bookworm. */
+  /** The unit, e.g. bridge@debian-bookworm. */
   unit: string;
   lab: string;
   labTitle: string;

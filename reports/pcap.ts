@@ -84,7 +84,3 @@ export async function decodePcap(file: string, opts: DecodeOptions = {}): Promis
   return { packetCount, packets };
 }
 
-// How many packets of a pcap file match a pcap-filter expression; an invalid filter throws tcpdump's message.
-export async function countPackets(file: string, filter = ''): Promise<number> {
-  return (await decodePcap(file, { filter, limit: 0 })).packetCount;
-}

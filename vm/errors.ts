@@ -16,7 +16,3 @@ export class DownloadTooLargeError extends Error {
   override name = 'DownloadTooLargeError';
 }
 
-// A command ran past its time limit inside a guest.
-export class ExecTimeoutError extends InfraError {
-  override name = 'ExecTimeoutError';
-}

@@ -17,7 +17,7 @@ export async function boxCommand(o: BoxOptions): Promise<number> {
       'on VirtualBox, use a Debian box of your own with the provisioning in docs/vagrant.md ("VirtualBox on a laptop")');
   }
   requireTools(['qemu-img', 'tar', ...(o.add ? ['vagrant'] : [])]);
-  const onEvent = progressPrinter({ verbose: false, quiet: false });
+  const onEvent = progressPrinter({ verbose: false });
   const image = await ensureImage({ onEvent });
   const kernel = await ensureKernel(o.kernel, { onEvent });
   const box = await ensureBoxFile(image, kernel, onEvent);

@@ -7,8 +7,7 @@ import { formatTerminalSummary } from '../../reports/terminal.ts';
 import { terminalSafe } from '../../reports/terminal-safe.ts';
 import { InfraError } from '../../vm/errors.ts';
 import { withSbinPath } from '../../vm/build/host-tools.ts';
-import { stopAllVmSets } from '../../vm/qemu/machine-set.ts';
-import { stopAllVagrantSets } from '../../vm/vagrant/machine-set.ts';
+import { stopAllMachineSets } from '../../vm/machine-set.ts';
 import { boxCommand, type BoxOptions } from './box-command.ts';
 import { EXIT } from '../exit-codes.ts';
 import { totals } from '../lab/grade.ts';
@@ -160,18 +159,18 @@ async function runCommand(paths: string[], o: CliOptions): Promise<number> {
   if (o.allowKnown && !o.baseline) throw new UsageError('--allow-known needs --baseline', 'give the matrix.json of an earlier run with --baseline');
   if (o.baseline && o.submissions) throw new UsageError('--baseline compares kernel matrices; --submissions grades a class', 'drop one of them');
   const baseline = o.baseline ? await loadBaseline(o.baseline) : undefined;
-  if (o.refreshKernels) process.env.NETLAB_REFRESH_KERNELS = '1';
   const stop = stopOnSignals('the run', color.yellow);
   let outcome: RunOutcome;
   try {
     outcome = await runLabs({
       paths, kernels: o.kernel, submission: o.submission, outDir: o.out, keep: o.keep, accel: o.accel, backend: o.backend,
       submissions: o.submissions, resume: o.resume, formats: o.format, maxOutput: o.maxOutput,
-      reporters: o.reporter, workers: o.workers, onEvent: progressPrinter({ verbose: o.verbose, quiet: false }),
+      reporters: o.reporter, workers: o.workers, onEvent: progressPrinter({ verbose: o.verbose }),
       signal: stop.signal, onPool: stop.onPool, shard: o.shard,
+      refreshKernels: o.refreshKernels || undefined,
     });
   } finally {
-    if (!o.keep || stop.signal.aborted) await Promise.all([stopAllVmSets(), stopAllVagrantSets()]);
+    if (!o.keep || stop.signal.aborted) await stopAllMachineSets();
   }
   await printOutcome(outcome, o.json);
   // Several units (or a baseline): the kernel matrix, and the baseline's verdict (runner/orchestrate/matrix-run.ts).

@@ -3,6 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DownMachine, UnitLease } from '../protocol/units.ts';
 
+// Runs in netlab-run. Its client is runner/protocol/broker-client.ts.
+
 // The VMs live in the netlab-run process, not in Playwright workers: a failed test restarts its
 // worker (microsoft/playwright#32803), and the lab must survive that. Workers lease a unit's machines
 // over this loopback HTTP endpoint and reconnect over SSH; a restarted worker gets the same VMs.
@@ -16,13 +18,11 @@ export interface BrokerHandlers {
   kill?(unitId: string, machine: string, reason: string): Promise<void>;
 }
 
-export type BrokerOp = 'acquire' | 'release' | 'health' | 'kill';
-
 export interface Broker { url: string; close(): Promise<void> }
 
 // Any local process, and any web page (a no-cors POST), can reach a loopback port: the broker answers
 // only requests whose path starts with a secret made for this run, which travels to the workers in
-// their environment (NETLAB_BROKER holds the whole URL), and never one a browser sent (Origin).
+// their run settings (runner/protocol/wire.ts: `broker` holds the whole URL), and never one a browser sent (Origin).
 export async function startBroker(h: BrokerHandlers): Promise<Broker> {
   const secret = randomBytes(24).toString('base64url');
   const server: Server = createServer(async (req, res) => {
@@ -59,17 +59,4 @@ function sameSecret(given: string, secret: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(secret);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-export class BrokerError extends Error {
-  override name = 'BrokerError';
-  constructor(message: string, readonly fix?: string) { super(message); }
-}
-
-export async function brokerCall(url: string, unit: string, op: BrokerOp, params: Record<string, string | number> = {}): Promise<unknown> {
-  const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
-  const res = await fetch(`${url}/units/${encodeURIComponent(unit)}/${op}${query ? `?${query}` : ''}`, { method: 'POST', signal: AbortSignal.timeout(600_000) });
-  const body = await res.json() as { error?: string; fix?: string };
-  if (!res.ok) throw new BrokerError(body.error ?? `broker answered ${res.status}`, body.fix);
-  return body;
 }

@@ -1,7 +1,7 @@
 // `netlab-run merge <dirs...> --out DIR`: the reports of a run split over machines with --shard i/n.
 // Each shard left a Playwright blob report (<out>/blob-report/report-i.zip) holding its units'
 // results with their project metadata; `playwright merge-reports` replays them all through the
-// netlab reporter, which grades them again into DIR (NETLAB_OUT_DIR moves every unit's folder
+// netlab reporter, which grades them again into DIR (the run settings' outDir moves every unit's folder
 // there), then the matrix is built exactly as after a single run.
 import { copyFile, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { createColors } from 'picocolors';
 import { UsageError } from '../errors.ts';
+import { wireEnv } from '../protocol/wire.ts';
 import { EXIT } from '../exit-codes.ts';
 import { finishMatrix, loadBaseline } from './matrix-run.ts';
 import { playwrightCli, playwrightNodeEnv } from '../playwright/config.ts';
@@ -79,7 +80,7 @@ export async function mergeCommand(paths: string[], o: MergeOptions): Promise<nu
     const resultsFile = join(work, 'results.json');
     const r = await execa(process.execPath, [playwrightCli(), 'merge-reports', '--config', config, blobs], {
       reject: false, all: true, cancelSignal: o.signal,
-      env: { ...playwrightNodeEnv(), NETLAB_OUT_DIR: outDir, NETLAB_RESULTS_FILE: resultsFile, PLAYWRIGHT_HTML_OPEN: 'never', FORCE_COLOR: '0' },
+      env: { ...playwrightNodeEnv(), ...wireEnv({ outDir, resultsFile }), PLAYWRIGHT_HTML_OPEN: 'never', FORCE_COLOR: '0' },
     });
     if (o.verbose) process.stderr.write(r.all ?? '');
     let results: { interrupted: boolean; units: UnitOutcome[] };

@@ -3,13 +3,12 @@ import { terminalSafeFields } from '../../reports/terminal-safe.ts';
 import type { VmEvent } from '../../vm/events.ts';
 
 // Renders vm/ events for people: short lines on stderr (stdout stays for results and --json).
-export function progressPrinter(opts: { verbose: boolean; quiet: boolean }) {
+export function progressPrinter(opts: { verbose: boolean }) {
   const useColor = !process.env.NO_COLOR && !!process.stderr.isTTY;
   const c = createColors(useColor);
   const out = (s: string) => process.stderr.write(`${c.dim('netlab')} ${s}\n`);
   let mirrorSaid = '';
   return (raw: VmEvent): void => {
-    if (opts.quiet) return;
     // Console lines and reasons carry guest text.
     const e = terminalSafeFields(raw);
     switch (e.type) {

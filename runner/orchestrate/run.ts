@@ -3,12 +3,8 @@ import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, freemem, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
-import { requireTools } from '../../vm/build/host-tools.ts';
-import { secureRuntimeRoot } from '../../vm/runtime.ts';
-import { ensureImage } from '../../vm/build/image.ts';
-import { chooseAccel } from '../../vm/qemu/accel.ts';
 import type { EventSink } from '../../vm/events.ts';
-import type { Accel } from '../../vm/qemu/args.ts';
+import { prepareBoot, type Accel, type Backend } from '../../vm/machine-set.ts';
 import { startBroker } from './broker.ts';
 import { EXIT } from '../exit-codes.ts';
 import { alreadyGraded, classStaffDir, classStudentDir, findClass, inputHash, writeClassReports, writeMissingReport, type ClassReports } from './class.ts';
@@ -19,7 +15,8 @@ import { unitsOfShard } from './shard.ts';
 import { resolveSubmission } from '../lab/submission.ts';
 import { topologyOf } from '../lab/topology.ts';
 import { unitId } from '../protocol/units.ts';
-import { ensureKernels, VmPool, type Backend, type PoolUnit } from './vm-pool.ts';
+import { outputLimit, wireEnv } from '../protocol/wire.ts';
+import { VmPool, type PoolUnit } from './vm-pool.ts';
 import { UsageError } from '../errors.ts';
 
 export interface RunOptions {
@@ -45,6 +42,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Playwright's --shard i/n: run only this shard's units and write a blob report for `netlab-run merge`. */
   shard?: string;
+  /** Fetch each Debian kernel's newest version from the mirror, not the cached one (--refresh-kernels). */
+  refreshKernels?: boolean;
   /** Called with the live pool once VMs may exist (for --keep and signal handling). */
   onPool?: (pool: VmPool) => void;
 }
@@ -78,8 +77,6 @@ export function parallelism(requested: number | undefined, units: number, unitMi
 // in 94 s. A class of 50 (80% wrong): 228 s at two per core, 210 s at three, 282–288 s at four (ten
 // runnable threads per core: every QEMU runs slower than the waits it fills).
 export const UNITS_PER_CORE = { tcg: 3, kvm: 1 } as const;
-
-export const HOST_TOOLS = ['qemu-system-x86_64', 'qemu-img', 'mmdebstrap', 'mkfs.ext4', 'dpkg-deb', 'depmod', 'cpio', 'busybox', 'tcpdump', 'setpriv', 'ssh-keygen'];
 
 export async function loadAll(paths: string[]): Promise<LoadedLab[]> {
   const files = await findLabs(paths.length ? paths : ['.']);
@@ -143,27 +140,22 @@ export async function runLabs(opts: RunOptions): Promise<RunOutcome> {
 }
 
 export async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>, outDir: string, playwrightDir: string, formats: string[]): Promise<RunOutcome> {
-  await requireTools(HOST_TOOLS);
-  // Before anything is built or booted: a runtime folder someone else made is refused at once.
-  await secureRuntimeRoot();
-  const image = await ensureImage({ onEvent: opts.onEvent, signal: opts.signal });
   const kernelNames = new Set<string>();
   for (const u of units.values()) {
     kernelNames.add(u.spec.kernel);
     if (!u.kernelOverride) for (const m of Object.values(u.lab.machines)) if (m.kernel) kernelNames.add(m.kernel);
   }
-  const kernels = await ensureKernels([...kernelNames], opts.onEvent, opts.signal);
-  const firstKernel = kernels.values().next().value!;
-  // vagrant-libvirt runs its machines with libvirt's plain QEMU driver (TCG): no probe needed.
-  const { accel } = opts.backend === 'vagrant' ? { accel: 'tcg' as const }
-    : await chooseAccel({ force: opts.accel, kernel: firstKernel.kernel, initrd: firstKernel.initrd, onEvent: opts.onEvent });
+  const backend = opts.backend ?? 'qemu';
+  const { image, kernels, accel } = await prepareBoot({
+    backend, kernels: [...kernelNames], accel: opts.accel, refreshKernels: opts.refreshKernels, onEvent: opts.onEvent, signal: opts.signal,
+  });
 
   const unitMiB = Math.max(...[...units.values()].map((u) => Object.values(u.lab.machines).reduce((t, m) => t + m.memory + QEMU_OVERHEAD_MIB, 0)));
-  const vagrant = opts.backend === 'vagrant';
+  const vagrant = backend === 'vagrant';
   const parallel = parallelism(opts.workers, units.size, unitMiB, undefined, undefined, vagrant ? 1 : UNITS_PER_CORE[accel]);
   // One unit restored ahead per worker when memory holds twice as many (QEMU backend: Vagrant boots cold).
   const ahead = vagrant ? 0 : parallelism(2 * parallel, units.size, unitMiB) - parallel;
-  const pool = new VmPool(units, image, kernels, accel, opts.onEvent, opts.signal, parallel, opts.backend);
+  const pool = new VmPool(units, image, kernels, accel, opts.onEvent, opts.signal, parallel, backend);
   opts.onPool?.(pool);
   const broker = await startBroker({
     acquire: (id) => pool.acquire(id), release: (id) => pool.release(id, opts.keep),
@@ -176,7 +168,7 @@ export async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>
     if (!opts.shard) pool.prewarm(playwrightOrder([...units.keys()]), ahead);
     const gen: GeneratedRun = {
       workDir, outDir, staffDir: playwrightDir, workers: parallel,
-      // junit is written by netlab's reporter from the grades (NETLAB_JUNIT_FILE), not Playwright's.
+      // junit is written by netlab's reporter from the grades (the wire's junitFile), not Playwright's.
       reporters: [...new Set([...opts.reporters.filter((r) => r !== 'junit'), ...(opts.shard ? ['blob'] : [])])],
       units: [...units.values()].map((u) => ({
         spec: u.spec, lab: u.lab,
@@ -205,10 +197,11 @@ export async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>
     const pw = execa('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, playwrightCli(), 'test', '--config', files.config, ...(opts.shard ? ['--shard', opts.shard] : [])], {
       stdio: ['ignore', 'inherit', 'pipe'], reject: false, cancelSignal: opts.signal, forceKillAfterDelay: 5000,
       env: {
-        ...files.env, NETLAB_BROKER: broker.url, NETLAB_RESULTS_FILE: resultsFile, PLAYWRIGHT_HTML_OPEN: 'never',
-        FORCE_COLOR: process.env.NO_COLOR || !process.stdout.isTTY ? '0' : '1',
-        ...(opts.maxOutput ? { NETLAB_MAX_OUTPUT: String(opts.maxOutput) } : {}),
-        ...(formats.includes('junit') || opts.reporters.includes('junit') ? { NETLAB_JUNIT_FILE: join(playwrightDir, 'junit.xml') } : {}),
+        ...files.env, PLAYWRIGHT_HTML_OPEN: 'never', FORCE_COLOR: process.env.NO_COLOR || !process.stdout.isTTY ? '0' : '1',
+        ...wireEnv({
+          broker: broker.url, resultsFile, maxOutput: opts.maxOutput ?? outputLimit(),
+          ...(formats.includes('junit') || opts.reporters.includes('junit') ? { junitFile: join(playwrightDir, 'junit.xml') } : {}),
+        }),
       },
     });
     // Playwright's stderr still reaches the user; its tail is the message if it fails to start.

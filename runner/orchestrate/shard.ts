@@ -4,6 +4,7 @@
 // count); `playwright test --list --shard` asks it before any VM boots.
 import { execa } from 'execa';
 import { UsageError } from '../errors.ts';
+import { NOTE, noteOf } from '../protocol/wire.ts';
 import { playwrightCli, type PlaywrightFiles } from '../playwright/config.ts';
 
 // "2/4" → { current: 2, total: 4 }; a UsageError for anything else.
@@ -39,7 +40,7 @@ export function unitsOfJsonReport(report: { suites?: JsonSuite[] }): string[] {
   const walk = (s: JsonSuite) => {
     for (const spec of s.specs ?? []) {
       for (const t of spec.tests ?? []) {
-        const unit = t.annotations?.find((a) => a.type === 'netlab-unit')?.description;
+        const unit = noteOf(t.annotations ?? [], NOTE.unit);
         if (unit && !names.includes(unit)) names.push(unit);
       }
     }

@@ -8,8 +8,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { createColors } from 'picocolors';
 import type { Summary } from '../../reports/summary.ts';
-import { stopAllVmSets } from '../../vm/qemu/machine-set.ts';
-import type { Accel } from '../../vm/qemu/args.ts';
+import { stopAllMachineSets, type Accel } from '../../vm/machine-set.ts';
 import { CLASS_OUTPUTS, classStaffDir, classStudentDir, inputHash, uniqueFolderName, writeClassReports, type ClassEntry } from './class.ts';
 import { UsageError } from '../errors.ts';
 import { compareExample, labMaxScore, type Comparison, type Expected } from '../lab/examples.ts';
@@ -101,10 +100,10 @@ export async function verifyCommand(paths: string[], o: VerifyOptions): Promise<
   try {
     ({ interrupted } = await runUnits({
       paths, kernels: o.kernel ? [o.kernel] : [], outDir: out, keep: false, accel: o.accel, reporters: [], workers: o.workers,
-      onEvent: progressPrinter({ verbose: o.verbose, quiet: false }), signal: stop.signal, onPool: stop.onPool,
+      onEvent: progressPrinter({ verbose: o.verbose }), signal: stop.signal, onPool: stop.onPool,
     }, units, out, out, []));
   } finally {
-    await stopAllVmSets();
+    await stopAllMachineSets();
     stop.dispose();
   }
 

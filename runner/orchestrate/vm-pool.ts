@@ -2,18 +2,13 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { EventSink } from '../../vm/events.ts';
-import { ensureKernel } from '../../vm/build/kernel.ts';
-import { startVmSet } from '../../vm/qemu/machine-set.ts';
-import { startVagrantSet } from '../../vm/vagrant/machine-set.ts';
-import type { Accel } from '../../vm/qemu/args.ts';
+import { startMachineSet, type Accel, type Backend } from '../../vm/machine-set.ts';
 import type { ImageInfo, KernelInfo, MachineSet } from '../../vm/types.ts';
 import type { Lab } from '../lab/schema.ts';
 import type { DownMachine, UnitLease, UnitSpec } from '../protocol/units.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PoolUnit { spec: UnitSpec; lab: Lab; kernelOverride: boolean }
-
-/** Who starts the machines: QEMU directly (snapshots, the default) or Vagrant (vagrant-libvirt). */
-export type Backend = 'qemu' | 'vagrant';
 
 // Boots each unit's VMs once, on first lease (or ahead of time to overlap Playwright's start-up),
 // at most `parallel` units at a time; a failed boot is remembered so later tests fail fast. A guest
@@ -47,8 +42,8 @@ export class VmPool {
         name, memoryMb: m.memory, cpus: m.cpus,
         kernel: this.kernels.get(u.kernelOverride ? u.spec.kernel : (m.kernel ?? u.spec.kernel))!,
       }));
-      const common = { label: u.lab.name, image: this.image, onEvent: this.onEvent, signal: this.signal, links: u.lab.links, machines };
-      p = this.limit((): Promise<MachineSet> => (this.backend === 'vagrant' ? startVagrantSet(common) : startVmSet({ ...common, accel: this.accel })));
+      const request = { label: u.lab.name, image: this.image, accel: this.accel, onEvent: this.onEvent, signal: this.signal, links: u.lab.links, machines };
+      p = this.limit(() => startMachineSet(this.backend, request));
       p.catch(() => {});
       this.sets.set(id, p);
     }
@@ -95,7 +90,7 @@ export class VmPool {
     const set = await this.sets.get(id)?.catch(() => undefined);
     if (!set) return { down: [] };
     const until = Date.now() + waitMs;
-    while (!set.names.some((n) => set.isDown(n)) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    while (!set.names.some((n) => set.isDown(n)) && Date.now() < until) await sleep(100);
     return { down: this.downOf(id, set) };
   }
 
@@ -123,12 +118,4 @@ export class VmPool {
   async stopAll(): Promise<void> {
     await Promise.all((await this.running()).map((s) => s.stop().catch(() => {})));
   }
-}
-
-// NETLAB_REFRESH_KERNELS=1 (--refresh-kernels): ask the mirror for each Debian kernel's newest
-// version instead of taking the cached one (nightly runs test what Debian ships today).
-export async function ensureKernels(names: string[], onEvent: EventSink, signal: AbortSignal, refresh = process.env.NETLAB_REFRESH_KERNELS === '1'): Promise<Map<string, KernelInfo>> {
-  const out = new Map<string, KernelInfo>();
-  for (const n of names) out.set(n, await ensureKernel(n, { onEvent, signal, refresh }));
-  return out;
 }

@@ -1,12 +1,13 @@
+// Runs in Playwright's workers: a lab.yaml check (run or capture) against the guest, judged.
 import type { CheckResult, CommandRecord } from '../../reports/model.ts';
 import type { Machine } from '../../vm/types.ts';
 import { judgeCapture, judgePartial, judgeRun, pointsFor, type Verdict } from '../lab/grade.ts';
 import type { CaptureCheck, CaptureSpec, Check, RunCheck } from '../lab/schema.ts';
 import { countCaptureCommand, record } from './guest-commands.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 type Step = <T>(title: string, body: () => Promise<T>) => Promise<T>;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function resultOf(check: Check, v: Verdict, commands: CommandRecord[], started: number, extra: Partial<CheckResult> = {}): CheckResult {
   return {

@@ -1,3 +1,4 @@
+// Runs in netlab-run: writes the files Playwright is started on.
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
@@ -27,7 +28,6 @@ export interface GeneratedRun {
    * every check, hidden ones too, so they belong with the staff copies. Default: outDir.
    */
   staffDir?: string;
-  shard?: string;
 }
 
 // There is no public API to run Playwright from code (microsoft/playwright#7275): write one spec file

@@ -1,3 +1,4 @@
+// Runs in Playwright's workers.
 import type { TestInfo } from '@playwright/test';
 import type { CaptureResult, CheckResult, CommandRecord } from '../../reports/model.ts';
 import { decodePcap } from '../../reports/pcap.ts';
@@ -6,7 +7,8 @@ import { execBatch } from '../../vm/ssh/exec-batch.ts';
 import { DMESG_HEALTH_COMMAND, DMESG_PROBLEMS } from '../lab/requires.ts';
 import type { CaptureSpec, Lab } from '../lab/schema.ts';
 import { capturePath, OUTPUT_LIMIT, stopCaptureCommand } from './guest-commands.ts';
-import type { LabVms } from './lab-tests.ts';
+import { attachJson, PCAP_ATTACHMENT } from '../protocol/wire.ts';
+import type { LabVms } from './unit-vms.ts';
 
 // The lab's final state, after its last check: every capture stopped (collect commands must not land
 // in them), then the pcaps fetched and decoded while each machine runs its collect commands and the
@@ -21,7 +23,7 @@ export async function finalState(lab: Lab, vms: LabVms, testInfo: TestInfo): Pro
   ]);
   const collected = perMachine.flatMap((r) => r.collected).sort((a, b) => a.order - b.order).map((r) => r.record);
   const health = kernelHealth(perMachine.flatMap((r) => (r.health ? [r.health] : [])));
-  await testInfo.attach('netlab-final', { contentType: 'application/json', body: JSON.stringify({ captures, collected, health }) });
+  await attachJson(testInfo, 'netlab-final', { captures, collected, health });
 }
 
 async function fetchCapture(c: CaptureSpec, vms: LabVms, testInfo: TestInfo, stopError: Error | undefined): Promise<CaptureResult> {
@@ -37,7 +39,7 @@ async function fetchCapture(c: CaptureSpec, vms: LabVms, testInfo: TestInfo, sto
     const decoded = await decodePcap(local, { limit: 200 });
     capture.packetCount = decoded.packetCount;
     capture.packets = decoded.packets;
-    await testInfo.attach(`pcap:${c.name}`, { path: local, contentType: 'application/vnd.tcpdump.pcap' });
+    await testInfo.attach(`${PCAP_ATTACHMENT}${c.name}`, { path: local, contentType: 'application/vnd.tcpdump.pcap' });
   } catch (err) {
     capture.error = err instanceof DownloadTooLargeError
       ? `capture ${c.name} on ${c.on}:${c.interface} was not kept: ${err.message}`

@@ -1,18 +1,17 @@
+// Runs in Playwright's workers.
 // Untrusted code, graded not feared: runs the student's commands under the submission's limits and
 // tells a student's crash (a machine powered off, or stopped answering) from an infrastructure
 // failure. A crashed machine is marked down for the rest of the unit: the checks that need it score 0
 // at once instead of waiting on SSH timeouts.
 import type { CommandRecord } from '../../reports/model.ts';
 import type { Machine } from '../../vm/types.ts';
-import { brokerCall } from '../orchestrate/broker.ts';
+import { brokerClient } from '../protocol/broker-client.ts';
 import type { DownMachine } from '../protocol/units.ts';
+import type { CrashNote } from '../protocol/wire.ts';
 import { limitCountsCommand, parseLimitCounts, record, submissionCleanupCommand, submissionCommand, SUBMISSION_PIDS_MAX } from './guest-commands.ts';
 
 /** What the tests of one unit share in a worker: machines by name, and those known to be down. */
 export interface GuardedVms { machines: Map<string, Machine>; down: Map<string, string> }
-
-/** A machine the submission took down (or, `contained`, a limit that stopped it from doing so), and how. */
-export interface CrashNote { machine: string; reason: string; contained?: boolean }
 
 const pidsReason = (n: number) => `it hit the limit of ${SUBMISSION_PIDS_MAX} processes (${n} fork${n === 1 ? '' : 's'} refused: a fork bomb?), so every process it started was killed; the machine itself kept running`;
 const oomNote = (n: number) => `it ran out of its memory limit (${n} process${n === 1 ? '' : 'es'} killed)`;
@@ -22,7 +21,7 @@ const PROBE_MS = 15_000;
 /** How long to wait for QEMU to exit after the SSH connection dropped (a guest powering off). */
 const POWEROFF_WAIT_MS = 5_000;
 
-const broker = () => process.env.NETLAB_BROKER!;
+const broker = () => brokerClient();
 
 function note(vms: GuardedVms, down: DownMachine[]): void {
   for (const d of down) if (!vms.down.has(d.machine)) vms.down.set(d.machine, d.reason);
@@ -32,7 +31,7 @@ function note(vms: GuardedVms, down: DownMachine[]): void {
 // good: a machine that does not answer a trivial command within PROBE_MS is stopped).
 export async function checkAlive(vms: GuardedVms, unitId: string, name: string, suspect: boolean): Promise<string | undefined> {
   if (vms.down.has(name)) return vms.down.get(name);
-  const health = await brokerCall(broker(), unitId, 'health', { wait: suspect ? POWEROFF_WAIT_MS : 0 }).catch(() => ({ down: [] })) as { down: DownMachine[] };
+  const health = await broker().health(unitId, suspect ? POWEROFF_WAIT_MS : 0).catch(() => ({ down: [] as DownMachine[] }));
   note(vms, health.down);
   if (vms.down.has(name)) return vms.down.get(name);
   const machine = vms.machines.get(name);
@@ -42,7 +41,7 @@ export async function checkAlive(vms: GuardedVms, unitId: string, name: string, 
     if (!r.timedOut && r.exitCode === 0) return undefined;
   } catch { /* no answer: below */ }
   const reason = `machine ${name} stopped answering (no reply to a trivial command within ${PROBE_MS / 1000} s), so it was stopped`;
-  await brokerCall(broker(), unitId, 'kill', { machine: name, reason }).catch(() => {});
+  await broker().kill(unitId, name, reason).catch(() => {});
   vms.down.set(name, reason);
   return reason;
 }

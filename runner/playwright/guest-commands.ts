@@ -1,19 +1,12 @@
+// Runs in Playwright's workers: the guest-side command text of setup, submission and captures.
 import type { CommandRecord } from '../../reports/model.ts';
 import { NAP_FIFO, shellQuote } from '../../vm/ssh/client.ts';
 import type { ExecOptions, Machine } from '../../vm/types.ts';
-import { positiveIntFromEnv } from '../../vm/env-limit.ts';
+import { DEFAULT_OUTPUT_LIMIT, readWire } from '../protocol/wire.ts';
 
 // Guest-side helpers for the lab spec: each runs one command and returns what the report records.
 
-/** Bytes kept per output stream of each command unless --max-output (NETLAB_MAX_OUTPUT) says otherwise. */
-export const DEFAULT_OUTPUT_LIMIT = 256 * 1024;
-
-// The output cap of this run: NETLAB_MAX_OUTPUT (bytes, set by --max-output) or the default.
-export function outputLimit(env = process.env.NETLAB_MAX_OUTPUT): number {
-  return positiveIntFromEnv(env, DEFAULT_OUTPUT_LIMIT);
-}
-
-export const OUTPUT_LIMIT = outputLimit();
+export const OUTPUT_LIMIT = readWire().maxOutput ?? DEFAULT_OUTPUT_LIMIT;
 const CAP_DIR = '/run/netlab/cap';
 /** `nap SECS`: a sleep without a program start in a netlab guest (see NAP_FIFO), `sleep` elsewhere. */
 const NAP_FUNCTION = `nap() { read -t "$1" _ <> ${NAP_FIFO} 2>/dev/null; [ -p ${NAP_FIFO} ] || sleep "$1"; };`;
@@ -104,3 +97,8 @@ export function countCaptureCommand(name: string, filter: string): string {
 }
 
 export const capturePath = (name: string) => `${CAP_DIR}/${name}.pcap`;
+
+/** A command record as the plain-text attachment Playwright's own report shows. */
+export function asText(r: CommandRecord): string {
+  return `[${r.machine}]$ ${r.command}\n${r.stdout}${r.stderr ? `\n[stderr]\n${r.stderr}` : ''}\n[exit ${r.timedOut ? 'timeout' : r.exitCode}, ${r.durationMs} ms]\n`;
+}

@@ -1,3 +1,5 @@
+// Runs in Playwright's runner process, as a reporter: grades each unit from its tests' annotations
+// and attachments and writes its reports.
 import { copyFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestResult } from '@playwright/test/reporter';
@@ -8,7 +10,7 @@ import { writeFileAtomic } from '../../reports/write-atomic.ts';
 import { writePrairieLearn } from '../../reports/prairielearn.ts';
 import { totals, type GroupCaps } from '../lab/grade.ts';
 import type { UnitLease } from '../protocol/units.ts';
-import type { CrashNote } from './guard.ts';
+import { NOTE, noteOf, PCAP_ATTACHMENT, readAttachment, readWire, type CrashNote } from '../protocol/wire.ts';
 
 export interface UnitMeta {
   unitId: string;
@@ -27,7 +29,7 @@ export interface UnitMeta {
   formats?: string[];
   /** See RunResult.inputHash. */
   inputHash?: string;
-  /** The run's report folder (--out): `netlab-run merge` moves outDir and staffDir from it to NETLAB_OUT_DIR. */
+  /** The run's report folder (--out): `netlab-run merge` moves outDir and staffDir from it to its own --out. */
   outRoot?: string;
 }
 
@@ -51,14 +53,10 @@ interface UnitState {
   ended?: number;
 }
 
-const json = <T>(r: TestResult, name: string): T | undefined => {
-  const a = r.attachments.find((x) => x.name === name && x.body);
-  return a ? JSON.parse(a.body!.toString('utf8')) as T : undefined;
-};
-const note = (t: TestCase, type: string) => t.annotations.find((a) => a.type === type)?.description;
+const note = (t: TestCase, type: string) => noteOf(t.annotations, type);
 
 /** The unit a test belongs to (lab-tests.ts tags every test with it). */
-export const unitOf = (t: TestCase) => note(t, 'netlab-unit');
+export const unitOf = (t: TestCase) => note(t, NOTE.unit);
 
 /** Each unit's report settings, from the project's metadata (config.ts). */
 export function unitMetas(metadata: unknown): Record<string, UnitMeta> {
@@ -77,7 +75,7 @@ export default class NetlabReporter implements Reporter {
     const inRun = typeof suite?.allTests === 'function' ? new Set(suite.allTests().map(unitOf)) : undefined;
     for (const p of config.projects) {
       for (const [id, meta] of Object.entries(unitMetas(p.metadata))) {
-        if (!inRun || inRun.has(id)) this.units.set(id, { meta: movedTo(meta, process.env.NETLAB_OUT_DIR), started: Date.now(), setup: [], captureErrors: {}, checks: new Map(), captures: [], pcaps: [], collected: [], crashes: [], notes: [] });
+        if (!inRun || inRun.has(id)) this.units.set(id, { meta: movedTo(meta, readWire().outDir), started: Date.now(), setup: [], captureErrors: {}, checks: new Map(), captures: [], pcaps: [], collected: [], crashes: [], notes: [] });
       }
     }
   }
@@ -93,33 +91,33 @@ export default class NetlabReporter implements Reporter {
     const unit = this.units.get(unitOf(test) ?? '');
     if (!unit) return;
     unit.ended = Math.max(unit.ended ?? 0, result.startTime ? result.startTime.getTime() + result.duration : Date.now());
-    const kind = note(test, 'netlab-kind');
+    const kind = note(test, NOTE.kind);
     const error = result.errors.map((e) => e.message ?? '').join('\n').replace(/\x1b\[[0-9;]*m/g, '');
     if (kind === 'setup') {
-      const s = json<{ records: CommandRecord[]; lease: UnitLease; captureErrors: Record<string, string>; crashes?: CrashNote[]; notes?: string[] }>(result, 'netlab-setup');
+      const s = readAttachment(result.attachments, 'netlab-setup');
       if (s) Object.assign(unit, { setup: s.records, lease: s.lease, captureErrors: s.captureErrors, crashes: s.crashes ?? [], notes: s.notes ?? [] });
       else if (result.status !== 'passed') unit.infraError = error || `setup ${result.status}`;
     } else if (kind === 'stage') {
       // A later stage of the submission: its commands join the setup section, in the order they ran.
-      const s = json<{ records: CommandRecord[]; crashes?: CrashNote[]; notes?: string[] }>(result, 'netlab-stage');
+      const s = readAttachment(result.attachments, 'netlab-stage');
       if (s) { unit.setup.push(...s.records); unit.crashes.push(...(s.crashes ?? [])); unit.notes.push(...(s.notes ?? [])); }
-      if (result.status !== 'passed' && result.status !== 'skipped') unit.infraError ??= `stage ${note(test, 'netlab-stage')}: ${error.split('\n')[0] || result.status}`;
+      if (result.status !== 'passed' && result.status !== 'skipped') unit.infraError ??= `stage ${note(test, NOTE.stage)}: ${error.split('\n')[0] || result.status}`;
     } else if (kind === 'check') {
-      const id = note(test, 'netlab-check-id')!;
-      const c = json<CheckResult>(result, 'netlab-check') ?? {
+      const id = note(test, NOTE.checkId)!;
+      const c = readAttachment(result.attachments, 'netlab-check') ?? {
         id, name: test.title, status: result.status === 'skipped' ? 'skipped' : 'error',
-        points: 0, maxPoints: Number(note(test, 'points') ?? 0),
-        visibility: (note(test, 'visibility') ?? 'visible') as CheckResult['visibility'], hint: note(test, 'hint'),
+        points: 0, maxPoints: Number(note(test, NOTE.points) ?? 0),
+        visibility: (note(test, NOTE.visibility) ?? 'visible') as CheckResult['visibility'], hint: note(test, NOTE.hint),
         expected: '', got: result.status === 'timedOut' ? 'the check ran past its time limit' : error.split('\n')[0] ?? result.status,
         durationMs: result.duration, commands: [], reason: unit.infraError ?? error,
       } satisfies CheckResult;
       unit.checks.set(id, c);
-      const crash = json<CrashNote>(result, 'netlab-crash');
+      const crash = readAttachment(result.attachments, 'netlab-crash');
       if (crash && !unit.crashes.some((k) => k.machine === crash.machine && !k.contained)) unit.crashes.push(crash);
     } else if (kind === 'final') {
-      const f = json<{ captures: CaptureResult[]; collected: CommandRecord[]; health?: CheckResult }>(result, 'netlab-final');
+      const f = readAttachment(result.attachments, 'netlab-final');
       if (f) { unit.captures = f.captures; unit.collected = f.collected; unit.health = f.health; }
-      for (const a of result.attachments) if (a.name.startsWith('pcap:') && a.path) unit.pcaps.push({ name: a.name.slice(5), path: a.path });
+      for (const a of result.attachments) if (a.name.startsWith(PCAP_ATTACHMENT) && a.path) unit.pcaps.push({ name: a.name.slice(PCAP_ATTACHMENT.length), path: a.path });
       // The unit is complete: its reports are written now, not when the whole run ends, so a crash or
       // a kill -9 of a class run later on loses nothing already graded (--resume takes it up).
       if (!this.written.has(unit)) this.written.set(unit, this.writeUnit(unit, undefined));
@@ -131,10 +129,9 @@ export default class NetlabReporter implements Reporter {
     const done = await Promise.all([...this.units.values()].map((u) => this.written.get(u)!));
     // JUnit from the grades (not Playwright's junit reporter: a failed check is an expected failure
     // there, see lab-tests.ts, so it would count as passed).
-    const junit = process.env.NETLAB_JUNIT_FILE;
+    const { junitFile: junit, resultsFile } = readWire();
     if (junit) { await mkdir(dirname(junit), { recursive: true }); await writeFileAtomic(junit, toJUnit(done.map((d) => d.suite))); }
-    const dir = process.env.NETLAB_RESULTS_FILE;
-    if (dir) await writeFileAtomic(dir, JSON.stringify({ interrupted: result.status === 'interrupted', units: done.map((d) => d.index) }, null, 2));
+    if (resultsFile) await writeFileAtomic(resultsFile, JSON.stringify({ interrupted: result.status === 'interrupted', units: done.map((d) => d.index) }, null, 2));
   }
 
   private readonly written = new Map<UnitState, Promise<{ suite: JUnitSuite; index: unknown }>>();
@@ -194,7 +191,7 @@ export default class NetlabReporter implements Reporter {
   }
 }
 
-// A unit's folders under another report folder (`netlab-run merge --out DIR` sets NETLAB_OUT_DIR):
+// A unit's folders under another report folder (`netlab-run merge --out DIR` sets the run settings' outDir):
 // the same places relative to the run's --out, so a merge of shards lays out like the single run.
 function movedTo(meta: UnitMeta, root: string | undefined): UnitMeta {
   if (!root) return meta;

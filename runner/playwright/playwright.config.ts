@@ -1,4 +1,4 @@
-// The config every netlab run gives Playwright: the run's own config is JSON that netlab-run wrote
+// Runs in Playwright's runner process: the config every netlab run gives Playwright; the run's own config is JSON that netlab-run wrote
 // (runner/playwright/config.ts says why this file never changes).
 import { readFileSync } from 'node:fs';
 

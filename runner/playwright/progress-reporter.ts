@@ -1,6 +1,8 @@
+// Runs in Playwright's runner process, as a reporter: one line per finished check on stderr.
 import type { Reporter, Suite, TestCase, TestResult } from '@playwright/test/reporter';
 import { createColors } from 'picocolors';
 import { unitOf } from './netlab-reporter.ts';
+import { NOTE, noteOf } from '../protocol/wire.ts';
 
 // One line per finished check while the run goes, on stderr (stdout carries results, e.g. --json); the graded summary comes from the CLI at the end,
 // so failures are explained once, there, with their hints.
@@ -13,7 +15,7 @@ export default class ProgressReporter implements Reporter {
   onBegin(_config: unknown, suite: Suite) { this.multi = new Set(suite.allTests().map(unitOf)).size > 1; }
 
   onTestEnd(test: TestCase, result: TestResult) {
-    const kind = test.annotations.find((a) => a.type === 'netlab-kind')?.description;
+    const kind = noteOf(test.annotations, NOTE.kind);
     const ok = result.status === 'passed';
     const mark = ok ? this.c.green('✓') : result.status === 'skipped' ? this.c.dim('–') : this.c.red('✗');
     const where = this.multi ? this.c.dim(`[${unitOf(test)}] `) : '';

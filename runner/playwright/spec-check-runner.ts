@@ -1,3 +1,4 @@
+// Runs in Playwright's workers: a lab's own TypeScript check, judged.
 import type { CheckResult, CommandRecord } from '../../reports/model.ts';
 import { InfraError } from '../../vm/errors.ts';
 import type { Machine } from '../../vm/types.ts';

@@ -1,6 +1,7 @@
 import type { MachineEndpoint } from '../../vm/types.ts';
 
-// A unit is one lab on one kernel with its own VM set: a Playwright project.
+// A unit is one lab on one kernel (and one submission) with its own VM set: one generated spec file
+// of the run's single Playwright project, its tests tagged with the unit's id.
 export interface UnitSpec {
   id: string;
   labFile: string;

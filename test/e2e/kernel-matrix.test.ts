@@ -73,7 +73,7 @@ test('--shard 1/2 and 2/2 split the units whole; `netlab-run merge` gives the sa
     units.push(readdirSync(out).filter((d) => existsSync(join(out, d, 'summary.json'))).sort());
     shards.push(out);
   }
-  // Each shard ran whole units (one Playwright project each), none twice, all four between them.
+  // Each shard ran whole units (one spec file each), none twice, all four between them.
   assert.ok(units[0]!.length > 0 && units[1]!.length > 0, JSON.stringify(units));
   assert.deepEqual([...units[0]!, ...units[1]!].sort(), single!.matrix.cells.map((c) => c.unit).sort());
   const merged = await outDir();

@@ -9,7 +9,8 @@ import { execa } from 'execa';
 import { alreadyGraded, findClass, inputHash, writeClassReports, writeMissingReport } from '../../runner/orchestrate/class.ts';
 import { parseSize } from '../../runner/cli/cli.ts';
 import { loadLab } from '../../runner/lab/load.ts';
-import { DEFAULT_OUTPUT_LIMIT, limitCountsCommand, outputLimit, parseLimitCounts, submissionCommand, SUBMISSION_PIDS_MAX } from '../../runner/playwright/guest-commands.ts';
+import { limitCountsCommand, parseLimitCounts, submissionCommand, SUBMISSION_PIDS_MAX } from '../../runner/playwright/guest-commands.ts';
+import { DEFAULT_OUTPUT_LIMIT, outputLimit } from '../../runner/protocol/wire.ts';
 import { parallelism } from '../../runner/orchestrate/run.ts';
 import { writeReport } from '../../reports/summary.ts';
 import { sampleResult } from '../../reports/fixtures/sample-result.ts';
@@ -170,7 +171,8 @@ test('the submission wrapper: a cgroup with a process limit, the command in /roo
 });
 
 test('the broker: a lease lists down machines; health waits for one to go down; kill stops one with a reason', async () => {
-  const { brokerCall, startBroker } = await import('../../runner/orchestrate/broker.ts');
+  const { startBroker } = await import('../../runner/orchestrate/broker.ts');
+  const { brokerClient } = await import('../../runner/protocol/broker-client.ts');
   const calls: string[] = [];
   let down: { machine: string; reason: string }[] = [];
   const broker = await startBroker({
@@ -180,12 +182,13 @@ test('the broker: a lease lists down machines; health waits for one to go down; 
     kill: async (id, machine, reason) => { calls.push(`kill ${id} ${machine} ${reason}`); down = [{ machine, reason }]; },
   });
   try {
-    assert.deepEqual(await brokerCall(broker.url, 'alice', 'health', { wait: 5000 }), { down: [] });
-    await brokerCall(broker.url, 'alice', 'kill', { machine: 'host', reason: 'no answer & more' });
-    assert.deepEqual(((await brokerCall(broker.url, 'alice', 'acquire')) as { down: unknown }).down, [{ machine: 'host', reason: 'no answer & more' }]);
+    const client = brokerClient(broker.url);
+    assert.deepEqual(await client.health('alice', 5000), { down: [] });
+    await client.kill('alice', 'host', 'no answer & more');
+    assert.deepEqual((await client.acquire('alice')).down, [{ machine: 'host', reason: 'no answer & more' }]);
     // The wait is capped: a worker cannot park a request for long.
-    await brokerCall(broker.url, 'alice', 'health', { wait: 999_999 });
-    await brokerCall(broker.url, 'alice', 'release');
+    await client.health('alice', 999_999);
+    await client.release('alice');
     assert.deepEqual(calls, ['health alice 5000', 'kill alice host no answer & more', 'health alice 30000', 'release alice']);
     // Another process that knows only the port, or a web page (its fetch carries Origin), is refused.
     const { origin, pathname } = new URL(broker.url);

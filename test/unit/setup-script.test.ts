@@ -9,7 +9,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { HOST_TOOLS } from '../../runner/orchestrate/run.ts';
+import { HOST_TOOLS } from '../../vm/machine-set.ts';
 import { findTool, packagesFor } from '../../vm/build/host-tools.ts';
 
 const repo = new URL('../..', import.meta.url).pathname;

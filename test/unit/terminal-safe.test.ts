@@ -47,7 +47,7 @@ test('progress lines from the guest console are made safe before they are printe
   const write = process.stderr.write;
   process.stderr.write = ((s: string) => { written.push(s); return true; }) as typeof process.stderr.write;
   try {
-    const p = progressPrinter({ verbose: true, quiet: false });
+    const p = progressPrinter({ verbose: true });
     for (const a of ATTACKS) p({ type: 'boot-line', machine: 'host', line: a });
     p({ type: 'boot-retry', machine: 'host', attempt: 2, reason: ATTACKS[1]! } as Parameters<typeof p>[0]);
   } finally {

@@ -5,6 +5,7 @@ import { InfraError } from '../errors.ts';
 import { macFor, type NicSpec } from './args.ts';
 import { groupShared } from './machine.ts';
 import { recordPid, type RunDir } from '../runtime.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface LinkDef {
   name: string;
@@ -58,7 +59,7 @@ export async function startSwitch(sw: { name: string; socketDir: string }, runDi
       child.kill('SIGKILL');
       throw new InfraError(`vde_switch for segment ${sw.name} did not start`, { fix: 'apt-get install -y vde2' });
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   return { process: child };
 }

@@ -16,6 +16,7 @@ import { qemuIdentity } from './identity.ts';
 import { createRunDir, qemuWritableDir, reapStaleRuns, removeRunDir, runtimeRoot, type RunDir } from '../runtime.ts';
 import { SshMachine } from '../ssh/client.ts';
 import type { ImageInfo, KernelInfo, MachineEndpoint } from '../types.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface MachinePlan {
   name: string;
@@ -239,7 +240,7 @@ async function warmBeforeSave(m: MachinePlan, nics: NicSpec[], endpoint: Machine
     await ssh.close();
   }
   // The server's process for that connection ends just after it does; the snapshot must not hold it.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sleep(200);
 }
 
 async function coldBoot(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, runDir: RunDir, emit: EventSink, attempt: number, snapKey: string | undefined): Promise<Booted> {

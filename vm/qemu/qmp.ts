@@ -1,8 +1,9 @@
 import { connect, type Socket } from 'node:net';
 import { InfraError } from '../errors.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 // QMP, QEMU's JSON control protocol: request/response over a unix socket. Used instead of HMP text
-// with sleeps, where commands got lost (DESIGN.md).
+// with sleeps, where commands got lost.
 export class Qmp {
   private buf = '';
   private pending: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = [];
@@ -47,7 +48,7 @@ export class Qmp {
         return q;
       } catch (err) {
         if (Date.now() > deadline) throw new InfraError(`no QMP socket at ${path}`, { cause: err });
-        await new Promise((r) => setTimeout(r, 10));
+        await sleep(10);
       }
     }
   }

@@ -51,7 +51,7 @@ const MAX_OPENING = 3;
  */
 const MAX_INLINE_COMMAND = 8_000;
 
-// Fast on an emulated CPU (measured, see DESIGN.md "SSH"): curve25519 key exchange and AES-GCM, with
+// Fast on an emulated CPU (measured under TCG): curve25519 key exchange and AES-GCM, with
 // the usual algorithms after them so any SSH server still works. Exact lists: ssh2 validates each name.
 const KEX: KexAlgorithm[] = ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256',
   'ecdh-sha2-nistp384', 'diffie-hellman-group14-sha256', 'diffie-hellman-group16-sha512'];

@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
 import { findTool } from '../build/host-tools.ts';
 import { processStartTime } from '../runtime.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export const LIBVIRT_URI = 'qemu:///system';
 /** Every libvirt object of a netlab run is named `nl<run-hex>...`. */
@@ -46,7 +47,7 @@ export async function ensureLibvirt(): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (!(await answers())) {
     if (Date.now() > deadline) throw new InfraError('libvirtd started but does not answer on qemu:///system', { fix: SETUP_FIX });
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   for (const d of ['libvirtd', 'virtlogd']) { const p = daemonPid(d); if (p) pids.push(p); }
   startedDaemons = pids;
@@ -68,7 +69,7 @@ export async function stopLibvirtIfOurs(): Promise<void> {
   startedDaemons = undefined;
   for (const pid of pids) {
     try { process.kill(pid, 'SIGTERM'); } catch { continue; }
-    for (let i = 0; i < 100 && processStartTime(pid) !== undefined; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && processStartTime(pid) !== undefined; i++) await sleep(100);
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
   }
 }

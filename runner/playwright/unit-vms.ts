@@ -1,0 +1,56 @@
+// Runs in Playwright's workers: the SSH connections to the machines of the unit a worker grades now,
+// leased from netlab-run's broker (the VMs belong to netlab-run, not to the worker).
+import { test as base } from '@playwright/test';
+import { brokerClient } from '../protocol/broker-client.ts';
+import type { UnitLease } from '../protocol/units.ts';
+import { SshMachine } from '../../vm/ssh/client.ts';
+import type { Machine } from '../../vm/types.ts';
+
+/** A unit's machines as one worker sees them; `down` holds machines that went down, with the reason. */
+export interface LabVms { lease: UnitLease; machines: Map<string, Machine>; down: Map<string, string> }
+
+/** How long a unit's first test waits for its VMs (a cold boot under emulation, a queue of units). */
+export const BOOT_BUDGET_MS = 4 * 60_000;
+
+// The machines of the unit this worker grades now. A worker runs one unit's tests after another's
+// (one project for all units, config.ts), so the connections live from the unit's first test to the
+// worker's next unit, not for the worker's life.
+let held: { unit: string; vms: Promise<LabVms> } | undefined;
+
+async function connectUnit(unitId: string): Promise<LabVms> {
+  const lease = await brokerClient().acquire(unitId);
+  const machines = new Map<string, Machine>();
+  const down = new Map((lease.down ?? []).map((d) => [d.machine, d.reason]));
+  try {
+    for (const ep of lease.endpoints) if (!down.has(ep.name)) machines.set(ep.name, await SshMachine.connect(ep, { timeoutMs: 30_000 }));
+  } catch (err) {
+    await closeAll(machines);
+    throw err;
+  }
+  return { lease, machines, down };
+}
+
+const closeAll = (machines: Map<string, Machine>) => Promise.all([...machines.values()].map((m) => m.close().catch(() => {})));
+
+async function dropHeld(): Promise<void> {
+  const h = held;
+  held = undefined;
+  const vms = await h?.vms.catch(() => undefined);
+  if (vms) await closeAll(vms.machines);
+}
+
+// Declared once per module, not per unit: Playwright reuses a worker only for tests whose worker
+// fixtures are the same functions.
+export const workerTest = base.extend<object, { heldVms: void }>({
+  heldVms: [async ({}, use) => { await use(); await dropHeld(); }, { scope: 'worker', auto: true }],
+});
+
+export function unitVms(unitId: string): Promise<LabVms> {
+  if (held?.unit === unitId) return held.vms;
+  const previous = dropHeld();
+  const vms = previous.then(() => connectUnit(unitId));
+  held = { unit: unitId, vms };
+  // A failed lease is not kept: the next test asks the broker again (which remembers a failed boot).
+  vms.catch(() => { if (held?.vms === vms) held = undefined; });
+  return vms;
+}
