@@ -69,7 +69,18 @@ export function parseSize(v: string): number {
 function collect(value: string, previous: string[]): string[] { return [...previous, value]; }
 
 export function buildProgram(): Command {
-  const program = new Command('netlab-run')
+  const program = mainCommand();
+  mergeSubcommand(program);
+  verifySubcommand(program);
+  initSubcommand(program);
+  shellSubcommand(program);
+  imageSubcommand(program);
+  return program;
+}
+
+// The run itself: `netlab-run [labs...]` and its options.
+function mainCommand(): Command {
+  return new Command('netlab-run')
     .description('Boot a lab\'s Linux VMs, run a submission, grade its checks, write a graded HTML report.')
     .version(pkg.version, '-V, --version')
     .argument('[labs...]', 'lab folders, lab.yaml files, or folders of labs', [])
@@ -104,6 +115,9 @@ export function buildProgram(): Command {
       const c = applyConfig({ ...o, paths: labs }, await loadConfigFile(), cmd.getOptionValueSource('out') !== 'default');
       process.exitCode = await runCommand(c.paths, c);
     });
+}
+
+function mergeSubcommand(program: Command): void {
   program.command('merge')
     .description('merge the blob reports of sharded runs (--shard i/n) into one report folder and kernel matrix')
     .argument('<dirs...>', 'the shards\' --out folders (or their blob-report folders, or report-*.zip files)')
@@ -114,6 +128,9 @@ export function buildProgram(): Command {
     .option('-v, --verbose', 'show the output of playwright merge-reports', false)
     .exitOverride()
     .action(async (dirs: string[], o) => { process.exitCode = await mergeCommand(dirs, o); });
+}
+
+function verifySubcommand(program: Command): void {
   program.command('verify')
     .description('grade each lab\'s reference and the example submissions its lab.yaml lists (examples:), and check each gets the declared score')
     .argument('[labs...]', 'lab folders, lab.yaml files, or folders of labs', [])
@@ -126,11 +143,17 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExit codes: 0 every example got its declared grade (the reference full marks), 1 the lab\'s checks do not grade\nits examples as declared, 2 usage or lab error, 69 an example could not be graded (infrastructure).')
     .exitOverride()
     .action(async (labs: string[], o: VerifyOptions) => { process.exitCode = await verifyCommand(labs, o); });
+}
+
+function initSubcommand(program: Command): void {
   program.command('init')
     .description('write a course repository that has netlab-run as a dependency: package.json, a sample lab, a CI workflow, Gradescope files')
     .argument('[dir]', 'a new or empty folder (default: the current one)')
     .exitOverride()
     .action(async (dir: string | undefined) => { process.exitCode = await initCommand(dir); });
+}
+
+function shellSubcommand(program: Command): void {
   program.command('shell')
     .description('open a shell in a lab machine (of a run kept with --keep, or freshly booted)')
     .argument('<lab>', 'lab folder or lab.yaml')
@@ -139,6 +162,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--accel <accel>').choices(['kvm', 'tcg']))
     .exitOverride()
     .action(async (lab: string, machine: string | undefined, command: string[], o) => { process.exitCode = await shellCommand(lab, machine, command, o.accel); });
+}
+
+function imageSubcommand(program: Command): void {
   program.command('image')
     .description('the VM image netlab-run builds (from Debian packages, cached)')
     .command('box')
@@ -149,7 +175,6 @@ export function buildProgram(): Command {
     .option('--no-add', 'only pack the box, do not `vagrant box add` it')
     .exitOverride()
     .action(async (o: BoxOptions) => { process.exitCode = await boxCommand(o); });
-  return program;
 }
 
 interface CliOptions { kernel: string[]; submission?: string; submissions?: string; resume: boolean; format: string[]; maxOutput?: number; out: string; keep: boolean; accel?: 'kvm' | 'tcg'; backend: 'qemu' | 'vagrant'; reporter: string[]; workers?: number; json: boolean; list: boolean; verbose: boolean; baseline?: string; allowKnown: boolean; shard?: string; refreshKernels: boolean }

@@ -166,30 +166,7 @@ export async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>
   try {
     // Boot while Playwright starts: the first tests find their VMs (nearly) ready.
     if (!opts.shard) pool.prewarm(playwrightOrder([...units.keys()]), ahead);
-    const gen: GeneratedRun = {
-      workDir, outDir, staffDir: playwrightDir, workers: parallel,
-      // junit is written by netlab's reporter from the grades (the wire's junitFile), not Playwright's.
-      reporters: [...new Set([...opts.reporters.filter((r) => r !== 'junit'), ...(opts.shard ? ['blob'] : [])])],
-      units: [...units.values()].map((u) => ({
-        spec: u.spec, lab: u.lab,
-        meta: {
-          unitId: u.spec.id,
-          outDir: u.outDir,
-          staffDir: u.staffDir,
-          lab: { name: u.lab.name, title: u.lab.title, dir: relative(process.cwd(), u.loaded.dir) || '.' },
-          kernelName: u.spec.kernel,
-          submission: u.spec.submission ? { file: u.spec.submission.path, label: u.spec.submission.label } : null,
-          topology: topologyOf(u.lab),
-          checkOrder: u.lab.checks.map((c) => c.id),
-          groups: u.lab.groups,
-          checkGroups: Object.fromEntries(u.lab.checks.flatMap((c) => (c.group ? [[c.id, c.group]] : []))),
-          formats,
-          ...(u.inputHash ? { inputHash: u.inputHash } : {}),
-          outRoot: outDir,
-        },
-      })),
-    };
-    const files = await writePlaywrightFiles(gen);
+    const files = await writePlaywrightFiles(generatedRun(units, { workDir, outDir, playwrightDir, parallel, reporters: opts.reporters, formats, shard: opts.shard }));
     // A shard boots only its own units: Playwright says which (runner/orchestrate/shard.ts).
     const inShard = opts.shard ? await unitsOfShard(files, opts.shard, opts.signal) : undefined;
     if (inShard) pool.prewarm(inShard, ahead);
@@ -219,4 +196,32 @@ export async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>
     if (!opts.keep) await pool.stopAll();
     await rm(workDir, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+// What Playwright is started on: one spec file per unit and, in the project's metadata, each unit's
+// report settings (the reporter writes each unit's folders from them).
+function generatedRun(units: Map<string, PlannedUnit>, w: { workDir: string; outDir: string; playwrightDir: string; parallel: number; reporters: string[]; formats: string[]; shard?: string }): GeneratedRun {
+  return {
+    workDir: w.workDir, outDir: w.outDir, staffDir: w.playwrightDir, workers: w.parallel,
+    // junit is written by netlab's reporter from the grades (the wire's junitFile), not Playwright's.
+    reporters: [...new Set([...w.reporters.filter((r) => r !== 'junit'), ...(w.shard ? ['blob'] : [])])],
+    units: [...units.values()].map((u) => ({
+      spec: u.spec, lab: u.lab,
+      meta: {
+        unitId: u.spec.id,
+        outDir: u.outDir,
+        staffDir: u.staffDir,
+        lab: { name: u.lab.name, title: u.lab.title, dir: relative(process.cwd(), u.loaded.dir) || '.' },
+        kernelName: u.spec.kernel,
+        submission: u.spec.submission ? { file: u.spec.submission.path, label: u.spec.submission.label } : null,
+        topology: topologyOf(u.lab),
+        checkOrder: u.lab.checks.map((c) => c.id),
+        groups: u.lab.groups,
+        checkGroups: Object.fromEntries(u.lab.checks.flatMap((c) => (c.group ? [[c.id, c.group]] : []))),
+        formats: w.formats,
+        ...(u.inputHash ? { inputHash: u.inputHash } : {}),
+        outRoot: w.outDir,
+      },
+    })),
+  };
 }
