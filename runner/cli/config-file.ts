@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { DEBIAN_RELEASES, parseKernelSpec } from '../../vm/build/kernel.ts';
+import { DEBIAN_RELEASES, parseKernelSpec } from '../../vm/build/kernel-spec.ts';
 import { displayPath, LabError, locate, type LabIssue } from '../lab/load.ts';
 import { formatPath, type SchemaIssue } from '../lab/schema.ts';
 

@@ -1,10 +1,14 @@
 // The lab format as zod: the single reference. Types, JSON Schema (labs/lab.schema.json) and
 // docs/lab-format.md are all derived from it; every field says what it does and its default.
+// What shapes cannot say (references between fields) is checked in schema-references.ts, and
+// zod's issues are put into the lab author's words in schema-messages.ts.
 import { z } from 'zod';
 import { DURATION_PATTERN, MEMORY_PATTERN, parseDuration, parseMemory } from './duration.ts';
-// What a validated lab runs, where and in which order is in lab-plan.ts: no zod there, since the test
+// What a validated lab runs, where and in which order is in plan.ts: no zod there, since the test
 // worker loads it on every run's critical path.
 import { SPEC_REF } from './plan.ts';
+import { explain, FIX, readableIssues, type CheckBranches, type SchemaIssue } from './schema-messages.ts';
+import { checkReferences } from './schema-references.ts';
 
 const LAB_NAME = /^[a-z0-9][a-z0-9-]*$/;
 const MACHINE_NAME = /^[a-z][a-z0-9-]*$/;
@@ -16,9 +20,6 @@ const KERNEL_RANGE = /^((>=|<=|>|<|=)?\s*[0-9]+(\.[0-9]+){0,2}\s*)+$/;
 
 /** Smallest VM that boots (measured: 64 MiB hangs). */
 export const MIN_MEMORY_MIB = 96;
-
-/** Fix lines ride inside zod messages after this marker; `checkLab` splits them out. */
-const FIX = '\n  fix: ';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -271,14 +272,17 @@ const LabObject = z.strictObject({
 });
 
 /** The lab file, structurally and with its cross-references (machine, capture, names) checked. */
-export const LabSchema = LabObject.superRefine((lab, ctx) => checkReferences(lab, ctx), { when: (p) => p.issues.length === 0 })
+export const LabSchema = LabObject.superRefine((lab, ctx) => checkReferences(lab, (path, message) => ctx.addIssue({ code: 'custom', path, message })),
+  { when: (p) => p.issues.length === 0 })
   .describe('A netlab-run lab: Linux VMs, setup, a student\'s submission, captures and graded checks.');
 
 // ---------------------------------------------------------------------------------------------
 // Types (the output: defaults applied, durations in ms, memory in MiB)
 
 export type LabInput = z.input<typeof LabSchema>;
-export type Lab = z.output<typeof LabSchema>;
+// LabObject's, which LabSchema's refinement leaves as it is: that refinement (schema-references.ts)
+// takes a Lab, so naming LabSchema here would make the type refer to itself.
+export type Lab = z.output<typeof LabObject>;
 export type MachineSpec = Lab['machines'][string];
 export type LinkSpec = Lab['links'][number];
 export type StepSpec = Lab['setup'][number];
@@ -294,341 +298,19 @@ export type TextExpect = z.output<typeof TextExpectSchema>;
 export type CollectSpec = Lab['collect'][number];
 
 // ---------------------------------------------------------------------------------------------
-// Cross-references: what zod's shapes cannot say
+// Validation with readable issues (the words are schema-messages.ts's)
 
-type Ctx = z.RefinementCtx<z.output<typeof LabObject>>;
-type Path = (string | number)[];
-
-export function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) { best = c; bestD = d; }
-  }
-  return best !== undefined && bestD <= (word.length <= 3 ? 1 : 2) ? best : undefined;
-}
-
-// Edit distance counting a swap of neighbours as one edit ("hots" → "host"), for did-you-mean.
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
-const quoteList = (xs: string[]) => xs.map((x) => `"${x}"`).join(', ');
-
-function checkReferences(lab: z.output<typeof LabObject>, ctx: Ctx): void {
-  const add = (path: Path, message: string, fix?: string) =>
-    ctx.addIssue({ code: 'custom', path, message: fix ? message + FIX + fix : message });
-  const machines = Object.keys(lab.machines);
-
-  const machine = (path: Path, ref: string, allowAll = false) => {
-    if (machines.includes(ref) || (allowAll && ref === '*')) return;
-    const guess = closest(ref, machines);
-    add(path, `no machine named "${ref}"; this lab's machines are ${quoteList(machines)}${allowAll ? ' (or "*" for all)' : ''}`,
-      guess ? `did you mean "${guess}"?` : `use one of them, or declare "${ref}" under machines:`);
-  };
-  const unique = (kind: string, items: { value: string; path: Path }[]) => {
-    const seen = new Map<string, Path>();
-    for (const it of items) {
-      const first = seen.get(it.value);
-      if (first) add(it.path, `duplicate ${kind} "${it.value}": ${formatPath(first.slice(0, -1))} already uses it`, `give each ${kind.replace(/ .*/, '')} a different ${kind.split(' ').pop()}`);
-      else seen.set(it.value, it.path);
-    }
-  };
-
-  lab.links.forEach((link, i) => {
-    const members = new Set<string>();
-    link.machines.forEach((m, j) => {
-      machine(['links', i, 'machines', j], m);
-      if (members.has(m)) add(['links', i, 'machines', j], `machine "${m}" is listed twice on link "${link.name}"`, 'a machine joins a segment once; list it once');
-      members.add(m);
-    });
-    for (const m of Object.keys(link.addresses ?? {})) {
-      if (!members.has(m)) add(['links', i, 'addresses', m], `"${m}" is not on link "${link.name}" (its machines: ${quoteList(link.machines)})`, 'give addresses only to machines the link lists');
-    }
-  });
-  unique('link name', lab.links.map((l, i) => ({ value: l.name, path: ['links', i, 'name'] })));
-  lab.setup.forEach((s, i) => machine(['setup', i, 'on'], s.on));
-  if (lab.submission) {
-    const on = lab.submission.on;
-    if (typeof on === 'string') machine(['submission', 'on'], on);
-    else {
-      on.forEach((m, j) => {
-        machine(['submission', 'on', j], m);
-        if (on.indexOf(m) < j) add(['submission', 'on', j], `machine "${m}" is listed twice`, 'the submission runs once per machine; list it once');
-      });
-    }
-    unique('stage name', (lab.submission.stages ?? []).map((s, j) => ({ value: s.name, path: ['submission', 'stages', j, 'name'] })));
-  }
-  lab.captures.forEach((c, i) => machine(['captures', i, 'on'], c.on));
-  unique('capture name', lab.captures.map((c, i) => ({ value: c.name, path: ['captures', i, 'name'] })));
-
-  const captures = lab.captures.map((c) => c.name);
-  lab.checks.forEach((c, i) => {
-    if (c.kind === 'run') return machine(['checks', i, 'on'], c.on);
-    if (c.kind === 'spec') return c.on === undefined ? undefined : machine(['checks', i, 'on'], c.on);
-    if (captures.includes(c.capture)) return;
-    const guess = closest(c.capture, captures);
-    add(['checks', i, 'capture'], captures.length
-      ? `no capture named "${c.capture}"; this lab's captures are ${quoteList(captures)}`
-      : `no capture named "${c.capture}"; this lab declares no captures`,
-    guess ? `did you mean "${guess}"?` : `declare it under captures: { name: ${c.capture}, on: <machine>, interface: <nic> }`);
-  });
-  unique('check name', lab.checks.map((c, i) => ({ value: c.name, path: ['checks', i, 'name'] })));
-  // Ids default to a slug of the name, so two different names can still collide.
-  const seen = new Map<string, number>();
-  lab.checks.forEach((c, i) => {
-    const first = seen.get(c.id);
-    if (first === undefined) { seen.set(c.id, i); return; }
-    if (c.name === lab.checks[first]!.name) return; // already reported as a duplicate name
-    add(['checks', i, 'id'], `duplicate check id "${c.id}": checks[${first}] already uses it (an id defaults to the name in lowercase, other characters as "-")`,
-      `give one of them an explicit id, e.g. id: ${c.id}-2`);
-  });
-  lab.collect.forEach((c, i) => machine(['collect', i, 'on'], c.on, true));
-  checkStages(lab, add);
-  checkGrading(lab, add);
-}
-
-// A check's `group` names a declared group; `partial` replaces `expect` and its regex compiles.
-function checkGrading(lab: z.output<typeof LabObject>, add: (path: Path, message: string, fix?: string) => void): void {
-  const groups = Object.keys(lab.groups);
-  lab.checks.forEach((c, i) => {
-    if (c.group !== undefined && !groups.includes(c.group)) {
-      const guess = closest(c.group, groups);
-      add(['checks', i, 'group'], groups.length ? `no group named "${c.group}"; this lab's groups are ${quoteList(groups)}` : `no group named "${c.group}"; this lab declares no groups`,
-        guess ? `did you mean "${guess}"?` : `declare it: groups: { ${c.group}: { max: <points> } }`);
-    }
-    if (c.kind !== 'run' || c.partial === undefined) return;
-    if (c.expect.stdout || c.expect.stderr || c.expect.exitCode !== 0) {
-      add(['checks', i, 'partial'], 'partial and expect exclude each other: a partial check is graded from its stdout alone', 'remove expect, or remove partial for an all-or-nothing check');
-    }
-    if (typeof c.partial === 'object') {
-      try { new RegExp(c.partial.lines); } catch (err) {
-        add(['checks', i, 'partial', 'lines'], `not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/\w*: /s, '')}`,
-          'escape special characters with a backslash (\\( \\. \\[)');
-      }
-    }
-  });
-}
-
-// A check's `stage` names a declared stage, and stages only move forward through the file.
-function checkStages(lab: z.output<typeof LabObject>, add: (path: Path, message: string, fix?: string) => void): void {
-  const stages = (lab.submission?.stages ?? []).map((s) => s.name);
-  let latest = 0;
-  let latestAt = -1;
-  lab.checks.forEach((c, i) => {
-    if (c.stage !== undefined && stages.length === 0) {
-      add(['checks', i, 'stage'], `stage "${c.stage}" given, but ${lab.submission ? 'the submission has no stages (it uses run)' : 'this lab has no submission'}`,
-        'declare submission.stages: [{ name, run }], or remove stage');
-      return;
-    }
-    const at = c.stage === undefined ? 0 : stages.indexOf(c.stage);
-    if (at < 0) {
-      const guess = closest(c.stage!, stages);
-      add(['checks', i, 'stage'], `no stage named "${c.stage}"; this lab's stages are ${quoteList(stages)}`, guess ? `did you mean "${guess}"?` : 'use one of them, or declare it under submission.stages');
-      return;
-    }
-    if (at < latest) {
-      add(c.stage === undefined ? ['checks', i] : ['checks', i, 'stage'],
-        `${c.stage === undefined ? `no stage given, so this check belongs to the first stage "${stages[0]}"` : `stage "${c.stage}"`}, but it comes after checks[${latestAt}] of the later stage "${stages[latest]}"; checks run in file order and stages only move forward`,
-        c.stage === undefined ? `add stage: ${stages[latest]}, or move the check up among the checks of "${stages[0]}"` : `move the check up among the checks of "${c.stage}", or give it stage: ${stages[latest]}`);
-      return;
-    }
-    if (at > latest) { latest = at; latestAt = i; }
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Validation with readable issues
-
-/** One problem in a lab file: where (a path into the YAML) and what, with an optional fix. */
-export interface SchemaIssue {
-  path: Path;
-  message: string;
-  fix?: string;
-  /** Point at the key of the last path element rather than its value (unknown or misnamed keys). */
-  at?: 'key';
-  /** For an unknown key: the allowed key it is probably a typo of. */
-  suggest?: string;
-}
+export { closest, formatPath, show, type SchemaIssue } from './schema-messages.ts';
 
 export type CheckLabResult = { ok: true; lab: Lab } | { ok: false; issues: SchemaIssue[] };
 
-// "checks[1].expect.stdout": how paths appear in messages.
-export function formatPath(path: readonly PropertyKey[]): string {
-  let s = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') s += `[${seg}]`;
-    else if (/^[A-Za-z_][\w-]*$/.test(String(seg))) s += (s ? '.' : '') + String(seg);
-    else s += `[${JSON.stringify(String(seg))}]`;
-  }
-  return s;
-}
+const CHECK_BRANCHES: CheckBranches = { run: RunCheckSchema, capture: CaptureCheckSchema, spec: SpecCheckSchema };
 
 // Validates parsed YAML (any JS value) against the lab format, references included.
 export function checkLab(raw: unknown): CheckLabResult {
   const r = LabSchema.safeParse(raw, { error: explain, reportInput: true });
   if (r.success) return { ok: true, lab: r.data };
-  const issues: SchemaIssue[] = [];
-  const recheck = new Set<number>();
-  const checks = isRecord(raw) && Array.isArray(raw.checks) ? raw.checks : [];
-  for (const iss of r.error.issues) {
-    const [top, i] = iss.path;
-    // Check issues come from a union of two strict objects, whose zod reports are noisy: redo them
-    // against the branch the check's keys choose (`run` or `capture`).
-    if (top === 'checks' && typeof i === 'number' && isRecord(checks[i]) && iss.code !== 'custom') { recheck.add(i); continue; }
-    issues.push(...convert(iss, []));
-  }
-  for (const i of [...recheck].sort((a, b) => a - b)) issues.push(...checkIssues(checks[i] as Record<string, unknown>, ['checks', i]));
-  return { ok: false, issues: dedupe(withoutTypoEchoes(issues)) };
-}
-
-// "chekcs: unknown key" also makes "checks: missing": one mistake, so keep only the first and say it.
-function withoutTypoEchoes(issues: SchemaIssue[]): SchemaIssue[] {
-  const typos = new Map<string, SchemaIssue>();
-  for (const i of issues) if (i.suggest) typos.set(formatPath([...i.path.slice(0, -1), i.suggest]), i);
-  return issues.flatMap((i) => {
-    const typo = typos.get(formatPath(i.path));
-    if (!typo || !i.message.startsWith('missing (required)')) return [i];
-    typo.message = `unknown key "${String(typo.path.at(-1))}"; the required key "${typo.suggest}" is missing`;
-    return [];
-  });
-}
-
-function checkIssues(check: Record<string, unknown>, at: Path): SchemaIssue[] {
-  const kinds = (['run', 'capture', 'spec'] as const).filter((k) => k in check);
-  if (kinds.length > 1) {
-    return [{ path: at, message: `a check has exactly one of run (a command), capture (a capture to count packets in) or spec (a TypeScript check), found ${kinds.join(' and ')}`, fix: 'split it into one check per kind' }];
-  }
-  if (kinds.length === 0) {
-    return [{ path: at, message: 'a check needs run (a command, with on: <machine>), capture (the name of a capture) or spec (a TypeScript check, file.spec.ts#name), found none',
-      fix: 'add e.g. on: host and run: ping -c 1 10.0.0.2' }];
-  }
-  const hasRun = kinds[0] === 'run';
-  const schema = { run: RunCheckSchema, capture: CaptureCheckSchema, spec: SpecCheckSchema }[kinds[0]!];
-  const r = schema.safeParse(check, { error: explain, reportInput: true });
-  if (r.success) return [];
-  return r.error.issues.flatMap((iss) => convert(iss, at).map((x) => {
-    if (kinds[0] === 'capture' && x.at === 'key' && x.path.at(-1) === 'on' && x.path.length === at.length + 1) {
-      return { ...x, fix: 'a capture check counts packets where its capture runs (set on: in captures:); remove on here' };
-    }
-    if (hasRun && x.at === 'key' && ['packets', 'atLeast', 'atMost'].includes(String(x.path.at(-1)))) {
-      return { ...x, fix: `${String(x.path.at(-1))} belongs to capture checks (with capture: <name>); a run check expects exitCode, stdout, stderr` };
-    }
-    return x;
-  }));
-}
-
-type ZIssue = z.core.$ZodIssue & { input?: unknown };
-
-function convert(iss: ZIssue, prefix: Path): SchemaIssue[] {
-  const path = [...prefix, ...(iss.path as Path)];
-  if (iss.code === 'unrecognized_keys') {
-    const allowed = iss.message.startsWith('\u0000') ? (JSON.parse(iss.message.slice(1)) as string[]) : [];
-    return iss.keys.map((key) => {
-      const guess = closest(key, allowed);
-      const list = allowed.length ? `allowed here: ${allowed.join(', ')}` : '';
-      return { path: [...path, key], at: 'key' as const, message: `unknown key "${key}"`, suggest: guess,
-        fix: guess ? `did you mean "${guess}"? ${list}` : list || undefined };
-    });
-  }
-  if (iss.code === 'invalid_union') {
-    // Keep the branch whose type fits the value (e.g. the list in "text or list"), if exactly one does.
-    const fitting = iss.errors.filter((branch) => !branch.some((b) => b.path.length === 0 && ['invalid_type', 'invalid_value', 'invalid_format'].includes(b.code)));
-    if (fitting.length === 1) return fitting[0]!.flatMap((b) => convert(b as ZIssue, path));
-  }
-  if (iss.code === 'invalid_key') {
-    const inner = iss.issues[0];
-    return [{ path, at: 'key', ...splitFix(`${inner?.message ?? 'invalid key'}, found ${show(iss.input)}`) }];
-  }
-  let message = iss.message;
-  if ('input' in iss && iss.input !== undefined && iss.code !== 'custom' && !/, found /.test(message.split(FIX)[0]!)) {
-    const [head, ...rest] = message.split(FIX);
-    message = [`${head}, found ${show(iss.input)}`, ...rest].join(FIX);
-  }
-  return [{ path, ...splitFix(message) }];
-}
-
-function splitFix(message: string): { message: string; fix?: string } {
-  const i = message.indexOf(FIX);
-  return i < 0 ? { message } : { message: message.slice(0, i), fix: message.slice(i + FIX.length) };
-}
-
-function dedupe(issues: SchemaIssue[]): SchemaIssue[] {
-  const seen = new Set<string>();
-  return issues.filter((i) => {
-    const k = `${formatPath(i.path)}\u0000${i.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-// How a found value reads in a message.
-export function show(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'an empty value';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  if (Array.isArray(v)) return v.length ? `a list (${v.length} item${v.length === 1 ? '' : 's'})` : 'an empty list';
-  if (typeof v === 'object') return 'a mapping';
-  return String(v);
-}
-
-const TYPE_WORDS: Record<string, string> = {
-  string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false',
-  object: 'a mapping (key: value)', array: 'a list', null: 'nothing',
-};
-
-const firstSentence = (s: string) => s.replace(/\s+/g, ' ').match(/^.*?[.!?](\s|$)/)?.[0].trim() ?? s;
-
-// zod's per-parse error map: plain words for the user, "what was expected" (the "found" part is
-// added by `convert`, which sees every issue's input).
-function explain(iss: z.core.$ZodRawIssue): string | undefined {
-  const inst = iss.inst as z.ZodType | undefined;
-  switch (iss.code) {
-    case 'invalid_type': {
-      if (iss.input === undefined) {
-        const what = inst?.description ? `: ${firstSentence(inst.description).replace(/ Required(?: for run checks)?\.$/, '')}` : '';
-        return `missing (required)${what}`;
-      }
-      return `expected ${TYPE_WORDS[iss.expected] ?? iss.expected}`;
-    }
-    case 'unrecognized_keys': {
-      const shape = (inst as unknown as { _zod: { def: { shape?: Record<string, unknown> } } } | undefined)?._zod.def.shape;
-      return `\u0000${JSON.stringify(Object.keys(shape ?? {}))}`;
-    }
-    case 'invalid_value':
-      return `expected ${iss.values.map((v) => JSON.stringify(v)).join(' or ')}`;
-    case 'too_small': {
-      const min = Number(iss.minimum);
-      if (iss.origin === 'array') return `expected at least ${min} item${min === 1 ? '' : 's'}, found ${Array.isArray(iss.input) ? iss.input.length : 0}`;
-      if (iss.origin === 'string') return min === 1 ? 'expected text, found empty text' : `expected at least ${min} characters`;
-      return `expected a number ${iss.inclusive ? '≥' : '>'} ${min}`;
-    }
-    case 'too_big': {
-      const max = Number(iss.maximum);
-      if (iss.origin === 'array') return `expected at most ${max} items`;
-      if (iss.origin === 'string') return `expected at most ${max} characters`;
-      return `expected a number ${iss.inclusive ? '≤' : '<'} ${max}`;
-    }
-    case 'invalid_format':
-      return iss.format === 'regex' && 'pattern' in iss ? `expected text matching ${String(iss.pattern)}` : `expected ${iss.format}`;
-    case 'invalid_union':
-      return 'expected one of the allowed forms';
-    default:
-      return undefined;
-  }
+  return { ok: false, issues: readableIssues(r.error.issues, raw, CHECK_BRANCHES) };
 }
 
 // ---------------------------------------------------------------------------------------------

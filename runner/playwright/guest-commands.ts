@@ -1,6 +1,6 @@
 // Runs in Playwright's workers: the guest-side command text of setup, submission and captures.
 import type { CommandRecord } from '../../reports/model.ts';
-import { NAP_FIFO, shellQuote } from '../../vm/ssh/client.ts';
+import { NAP_FIFO, shellQuote } from '../../vm/ssh/command-text.ts';
 import type { ExecOptions, Machine } from '../../vm/types.ts';
 import { DEFAULT_OUTPUT_LIMIT, readWire } from '../protocol/wire.ts';
 

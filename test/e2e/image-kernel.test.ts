@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import { DEFAULT_PACKAGES, ensureImage, imageRecipeHash } from '../../vm/build/image.ts';
-import { bzImagePayload, elfComplete, elfHasPvhEntry, ensureKernel, initrdModuleOrder, KernelSpecError, parseKernelSpec } from '../../vm/build/kernel.ts';
+import { initrdModuleOrder } from '../../vm/build/initramfs.ts';
+import { bzImagePayload, elfComplete, elfHasPvhEntry } from '../../vm/build/kernel-file.ts';
+import { KernelSpecError, parseKernelSpec } from '../../vm/build/kernel-spec.ts';
+import { ensureKernel } from '../../vm/build/kernel.ts';
 import type { VmEvent } from '../../vm/events.ts';
 
 const BUILD_TIMEOUT = 15 * 60_000;

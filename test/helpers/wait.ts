@@ -1,6 +1,6 @@
 // Waiting helpers in the style of the NixOS test driver, all built on the one exec primitive.
 import { performance } from 'node:perf_hooks';
-import { shellQuote } from '../../vm/ssh/client.ts';
+import { shellQuote } from '../../vm/ssh/command-text.ts';
 import type { ExecOptions, ExecResult, Machine } from '../../vm/types.ts';
 
 export interface RetryOptions {

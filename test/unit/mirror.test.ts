@@ -14,7 +14,7 @@ import {
   aptSources, chooseMirror, classify, DEBIAN_KEYRING, DEBIAN_MAIN_MIRROR, fetchReleaseHead,
   mmdebstrapSource, parseDeb822, parseOneLine, type MirrorOptions,
 } from '../../vm/build/mirror.ts';
-import { privateSourcesList } from '../../vm/build/kernel.ts';
+import { privateSourcesList } from '../../vm/build/debian-kernel.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'apt');
 

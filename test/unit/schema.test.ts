@@ -163,6 +163,25 @@ test('a check has exactly one of run, capture and spec', () => {
   assert.match(i.fix!, /set on: in captures/);
 });
 
+test('a key of another kind of check says where it belongs, on run, capture and spec checks alike', () => {
+  const cases: [Record<string, unknown>, string, RegExp][] = [
+    [{ name: 'r', on: 'host', run: 'true', expect: { atLeast: 2 } }, 'checks[1].expect.atLeast', /^atLeast belongs to capture checks/],
+    [{ name: 'c', capture: 'br', expect: { stdout: { contains: 'x' } } }, 'checks[1].expect.stdout', /^stdout belongs to run checks/],
+    [{ name: 'c', capture: 'br', partial: 'fraction' }, 'checks[1].partial', /^partial belongs to run checks/],
+    [{ name: 's', spec: 'checks.spec.ts#ping', expect: { exitCode: 0 } }, 'checks[1].expect', /^a spec check is judged by its function .*; remove expect here$/],
+    [{ name: 's', spec: 'checks.spec.ts#ping', partial: 'fraction' }, 'checks[1].partial', /^a spec check earns partial credit by returning .*; remove partial here$/],
+  ];
+  for (const [check, path, fix] of cases) {
+    const l = base();
+    l.captures = [{ name: 'br', on: 'host', interface: 'br0' }];
+    l.checks.push(check);
+    const i = only(l);
+    assert.equal(formatPath(i.path), path);
+    assert.equal(i.at, 'key');
+    assert.match(i.fix!, fix, `${path}: ${i.fix}`);
+  }
+});
+
 test('a misspelt key on a spec check is named with its correction, like on a run check', () => {
   for (const check of [{ name: 's', spec: 'checks.spec.ts#ping', pionts: 2 }, { name: 'r', on: 'host', run: 'true', pionts: 2 }]) {
     const l = base();

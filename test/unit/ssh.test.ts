@@ -11,7 +11,9 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DownloadTooLargeError, InfraError } from '../../vm/errors.ts';
-import { downloadLimit, SshMachine, parsePublicKeyLine, shellQuote, tagged, tagKillCommand } from '../../vm/ssh/client.ts';
+import { downloadLimit, SshMachine } from '../../vm/ssh/client.ts';
+import { shellQuote, tagged, tagKillCommand } from '../../vm/ssh/command-text.ts';
+import { parsePublicKeyLine } from '../../vm/ssh/connect.ts';
 import type { MachineEndpoint } from '../../vm/types.ts';
 
 const SSHD = '/usr/sbin/sshd';

@@ -12,15 +12,15 @@
 // (the loser of the rename discards its copy and uses the winner's).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { guestFile, publishDir, removeStaleBuilds, runLogged, safeRemove, writeFileAtomic } from './build-steps.ts';
 import { cacheRoot, recipeHash } from './cache.ts';
 import { InfraError } from '../errors.ts';
 import type { EventSink } from '../events.ts';
 import { requireTools } from './host-tools.ts';
-import { chooseMirror, mmdebstrapSource } from './mirror.ts';
+import { chooseMirror, mmdebstrapSource, type MirrorChoice } from './mirror.ts';
 import type { ImageInfo } from '../types.ts';
 
 /** Bump when the build steps change in a way the other recipe parts do not show. */
@@ -63,13 +63,7 @@ const TRIM_DPKG_OPTS: readonly string[] = [
   'path-exclude=/usr/share/linda/*',
 ];
 
-const GUEST_DIR = join(dirname(fileURLToPath(import.meta.url)), 'guest-files');
-
 export const RESOLV_CONF = '# netlab guests have no DNS server: lookups fail at once\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n';
-
-export function guestFile(name: 'netlab-init' | 'initramfs-init'): string {
-  return join(GUEST_DIR, name);
-}
 
 /** The package list actually installed for a requested list: required ones added, sorted, unique. */
 export function normalizePackages(packages: readonly string[] = DEFAULT_PACKAGES): string[] {
@@ -117,12 +111,7 @@ export async function ensureImage(opts: EnsureImageOptions = {}): Promise<ImageI
   const cached = await readImage(dir);
   if (cached) return cached;
 
-  requireTools(['mmdebstrap', 'mkfs.ext4', 'ssh-keygen']);
-  if (process.getuid && process.getuid() !== 0) {
-    throw new InfraError('building the VM image needs root (mmdebstrap --mode=root keeps file owners for mkfs.ext4 -d)', {
-      fix: 'run the first netlab-run once as root (sudo) to build the cached image, or set NETLAB_CACHE to a cache built by root',
-    });
-  }
+  requireBuildHost();
   const choice = await chooseMirror();
   const mirror = choice.uri;
   emit({ type: 'mirror', uri: choice.uri, origin: choice.origin, reason: choice.reason, keyring: choice.keyring });
@@ -134,30 +123,7 @@ export async function ensureImage(opts: EnsureImageOptions = {}): Promise<ImageI
   const tmp = join(imagesDir, `${hash}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
   try {
-    const root = join(tmp, 'root');
-    await runLogged('mmdebstrap', [
-      '--variant=minbase', '--mode=root', '--format=directory',
-      `--include=${packages.join(',')}`,
-      '--aptopt=Acquire::Languages "none"',
-      '--aptopt=APT::Install-Recommends "false"',
-      ...TRIM_DPKG_OPTS.map((o) => `--dpkgopt=${o}`),
-      '--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/cache/debconf/*-old "$1"/var/log/apt/* "$1"/var/log/dpkg.log "$1"/var/log/alternatives.log',
-      '--customize-hook=rm -f "$1"/etc/ssh/ssh_host_*',
-      // The keyring is named, not left to mmdebstrap's guess from the host's apt (Ubuntu's keys on Ubuntu).
-      IMAGE_SUITE, root, mmdebstrapSource(choice, IMAGE_SUITE),
-    ], { signal: opts.signal, onLine: (line) => {
-      if (/^[IEW]: /.test(line)) emit({ type: 'image-build', phase: 'progress', message: `mmdebstrap: ${line.slice(3)}` });
-    } });
-
-    emit({ type: 'image-build', phase: 'progress', message: 'installing netlab-init and keys' });
-    const hostPublicKey = await customizeRoot(root, tmp, opts.signal);
-
-    emit({ type: 'image-build', phase: 'progress', message: `mkfs.ext4 -d (${IMAGE_SIZE}, sparse)` });
-    const rootfs = join(tmp, 'rootfs.img');
-    await runLogged('mkfs.ext4', ['-q', '-F', '-L', 'root', '-m', '0', '-d', root, rootfs, IMAGE_SIZE], { signal: opts.signal });
-    await safeRemove(root);
-    await chmod(rootfs, 0o444);
-
+    const hostPublicKey = await buildRootfs(tmp, packages, choice, emit, opts.signal);
     const manifest: ImageManifest = {
       format: IMAGE_FORMAT, recipeHash: hash, suite: IMAGE_SUITE, packages, mirror, hostPublicKey,
       createdAt: new Date().toISOString(), buildMs: Date.now() - started,
@@ -178,6 +144,43 @@ export async function ensureImage(opts: EnsureImageOptions = {}): Promise<ImageI
     if (err instanceof InfraError) throw err;
     throw new InfraError(`image build failed: ${(err as Error).message}`, { cause: err });
   }
+}
+
+function requireBuildHost(): void {
+  requireTools(['mmdebstrap', 'mkfs.ext4', 'ssh-keygen']);
+  if (process.getuid && process.getuid() !== 0) {
+    throw new InfraError('building the VM image needs root (mmdebstrap --mode=root keeps file owners for mkfs.ext4 -d)', {
+      fix: 'run the first netlab-run once as root (sudo) to build the cached image, or set NETLAB_CACHE to a cache built by root',
+    });
+  }
+}
+
+/** Builds `tmp`/rootfs.img and the client key beside it; returns the guest's host public key. */
+async function buildRootfs(tmp: string, packages: string[], choice: MirrorChoice, emit: EventSink, signal?: AbortSignal): Promise<string> {
+  const root = join(tmp, 'root');
+  await runLogged('mmdebstrap', [
+    '--variant=minbase', '--mode=root', '--format=directory',
+    `--include=${packages.join(',')}`,
+    '--aptopt=Acquire::Languages "none"',
+    '--aptopt=APT::Install-Recommends "false"',
+    ...TRIM_DPKG_OPTS.map((o) => `--dpkgopt=${o}`),
+    '--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/cache/debconf/*-old "$1"/var/log/apt/* "$1"/var/log/dpkg.log "$1"/var/log/alternatives.log',
+    '--customize-hook=rm -f "$1"/etc/ssh/ssh_host_*',
+    // The keyring is named, not left to mmdebstrap's guess from the host's apt (Ubuntu's keys on Ubuntu).
+    IMAGE_SUITE, root, mmdebstrapSource(choice, IMAGE_SUITE),
+  ], { signal, onLine: (line) => {
+    if (/^[IEW]: /.test(line)) emit({ type: 'image-build', phase: 'progress', message: `mmdebstrap: ${line.slice(3)}` });
+  } });
+
+  emit({ type: 'image-build', phase: 'progress', message: 'installing netlab-init and keys' });
+  const hostPublicKey = await customizeRoot(root, tmp, signal);
+
+  emit({ type: 'image-build', phase: 'progress', message: `mkfs.ext4 -d (${IMAGE_SIZE}, sparse)` });
+  const rootfs = join(tmp, 'rootfs.img');
+  await runLogged('mkfs.ext4', ['-q', '-F', '-L', 'root', '-m', '0', '-d', root, rootfs, IMAGE_SIZE], { signal });
+  await safeRemove(root);
+  await chmod(rootfs, 0o444);
+  return hostPublicKey;
 }
 
 /** The cached image in `dir`, or undefined when it is missing or incomplete (no manifest). */
@@ -219,6 +222,27 @@ async function customizeRoot(root: string, outDir: string, signal?: AbortSignal)
     await execa('ln', ['-s', '/run', varRun]);
   }
 
+  const hostPublicKey = await installKeys(root, outDir, signal);
+
+  // /etc/hosts and /etc/hostname live on /run (tmpfs; netlab-init writes them at boot): a restored copy
+  // rewrites both, and on ext4 each truncate cost it a journal transaction and a writeback.
+  for (const name of ['hosts', 'hostname']) {
+    await rm(join(root, 'etc', name), { force: true });
+    await symlink(`/run/${name}`, join(root, 'etc', name));
+  }
+
+  // No fstab entries: netlab-init mounts everything itself.
+  await writeFile(join(root, 'etc', 'fstab'), '# mounts are done by /sbin/netlab-init\n');
+  // Not the build host's resolver: guests reach no DNS server (restrict=on), so a lookup must fail at
+  // once, not after seconds of timeouts (python3 -m http.server looks its address up at start).
+  await rm(join(root, 'etc', 'resolv.conf'), { force: true });
+  await writeFile(join(root, 'etc', 'resolv.conf'), RESOLV_CONF);
+  return hostPublicKey;
+}
+
+// A fresh host key per image, which the image's manifest records for the client to check, and a
+// client key that logs in as root, kept beside the image.
+async function installKeys(root: string, outDir: string, signal?: AbortSignal): Promise<string> {
   const hostKey = join(root, 'etc', 'ssh', 'ssh_host_ed25519_key');
   await mkdir(dirname(hostKey), { recursive: true });
   await rm(hostKey, { force: true });
@@ -242,123 +266,5 @@ async function customizeRoot(root: string, outDir: string, signal?: AbortSignal)
   await chmod(sshDir, 0o700);
   await writeFile(join(sshDir, 'authorized_keys'), await readFile(`${clientKey}.pub`), { mode: 0o600 });
   await chmod(join(sshDir, 'authorized_keys'), 0o600);
-
-  // /etc/hosts and /etc/hostname live on /run (tmpfs; netlab-init writes them at boot): a restored copy
-  // rewrites both, and on ext4 each truncate cost it a journal transaction and a writeback.
-  for (const name of ['hosts', 'hostname']) {
-    await rm(join(root, 'etc', name), { force: true });
-    await symlink(`/run/${name}`, join(root, 'etc', name));
-  }
-
-  // No fstab entries: netlab-init mounts everything itself.
-  await writeFile(join(root, 'etc', 'fstab'), '# mounts are done by /sbin/netlab-init\n');
-  // Not the build host's resolver: guests reach no DNS server (restrict=on), so a lookup must fail at
-  // once, not after seconds of timeouts (python3 -m http.server looks its address up at start).
-  await rm(join(root, 'etc', 'resolv.conf'), { force: true });
-  await writeFile(join(root, 'etc', 'resolv.conf'), RESOLV_CONF);
   return hostPublicKey;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers shared with kernel.ts: atomic publication of a build folder, safe removal, logged runs.
-
-/**
- * Renames a complete build folder into place. Returns false when another process published the same
- * recipe first (its copy is kept, ours removed). `replace` moves an existing folder aside first.
- */
-export async function publishDir(tmp: string, final: string, opts: { replace?: boolean } = {}): Promise<boolean> {
-  if (opts.replace) {
-    const trash = `${final}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
-    try {
-      await rename(final, trash);
-      await safeRemove(trash);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  try {
-    await rename(tmp, final);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTEMPTY' || code === 'EEXIST') {
-      await safeRemove(tmp);
-      return false;
-    }
-    throw err;
-  }
-}
-
-/** rm -rf, refusing to descend into anything still mounted below `path` (a killed mmdebstrap may leave /proc or /dev mounts). */
-export async function safeRemove(path: string): Promise<void> {
-  const mounts = await mountsBelow(path);
-  if (mounts.length > 0) {
-    throw new InfraError(`refusing to remove ${path}: mounts left below it (${mounts.join(', ')})`, {
-      fix: `umount -R ${mounts.map((m) => `'${m}'`).join(' ')} && rm -rf '${path}'`,
-    });
-  }
-  await rm(path, { recursive: true, force: true });
-}
-
-async function mountsBelow(path: string): Promise<string[]> {
-  let text = '';
-  try { text = await readFile('/proc/self/mountinfo', 'utf8'); } catch { return []; }
-  const prefix = path.endsWith('/') ? path : `${path}/`;
-  return text.split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((p): p is string => p !== undefined)
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
-    .filter((p) => p === path || p.startsWith(prefix));
-}
-
-/** Removes `<name>.tmp-<pid>-*` / `.old-<pid>-*` folders whose building process is gone. */
-export async function removeStaleBuilds(parent: string): Promise<void> {
-  let names: string[] = [];
-  try { names = await readdir(parent); } catch { return; }
-  for (const n of names) {
-    const m = /\.(?:tmp|old)-(\d+)-[0-9a-f]+$/.exec(n);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || pidAlive(pid)) continue;
-    await safeRemove(join(parent, n)).catch(() => { /* leave it: mounts below, or a race */ });
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
-
-/** Runs a command, streaming its output lines (stdout+stderr) to onLine; failure → Error with the last lines. */
-export async function runLogged(
-  cmd: string,
-  args: string[],
-  opts: { signal?: AbortSignal; onLine?: (line: string) => void; cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<void> {
-  const tail: string[] = [];
-  const sub = execa(cmd, args, {
-    cancelSignal: opts.signal, cwd: opts.cwd, env: opts.env, all: true, buffer: false, reject: false,
-    stdin: 'ignore', forceKillAfterDelay: 5000,
-  });
-  for await (const line of sub.iterable({ from: 'all' })) {
-    const s = String(line);
-    tail.push(s);
-    if (tail.length > 25) tail.shift();
-    opts.onLine?.(s);
-  }
-  const r = await sub;
-  if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted');
-  if (r.exitCode !== 0) {
-    throw new Error(`${cmd} exited with ${r.exitCode ?? r.signal}:\n${tail.join('\n')}`);
-  }
 }
