@@ -20,6 +20,8 @@ export interface GradebookRow {
   durationMs: number | null;
   /** Why, in words, for anything but graded. */
   detail?: string;
+  /** What the submission did to grading, if anything (the staff column `tampered`). */
+  tampered?: string;
   /** Student report and staff copy, relative to the gradebook's folder. */
   report?: string;
   staffReport?: string;
@@ -38,6 +40,7 @@ export function rowFromSummary(student: string, s: Summary, links: { report: str
     checks: Object.fromEntries(s.checks.map((c) => [c.id, c.points])),
     durationMs: s.durationMs,
     ...(detail ? { detail } : {}),
+    ...(s.tampered?.length ? { tampered: s.tampered.map((t) => `[${t.machine}] ${t.reason}`).join('; ') } : {}),
     ...links,
   };
 }
@@ -51,9 +54,10 @@ export function csvField(v: string | number | null | undefined): string {
 }
 
 // gradebook.csv: student, score, max, one column of points per check (in lab order), duration in
-// seconds, status, detail. Not-graded rows (error) leave score, max and checks empty.
+// seconds, status, detail, tampered (what the submission did to grading: its points are still only
+// what it built). Not-graded rows (error) leave score, max and checks empty.
 export function gradebookCsv(rows: GradebookRow[], checkIds: string[]): string {
-  const head = ['student', 'score', 'max', ...checkIds, 'duration_s', 'status', 'detail'];
+  const head = ['student', 'score', 'max', ...checkIds, 'duration_s', 'status', 'detail', 'tampered'];
   const lines = [head.map(csvField).join(',')];
   for (const r of rows) {
     const graded = r.status !== 'error';
@@ -61,7 +65,7 @@ export function gradebookCsv(rows: GradebookRow[], checkIds: string[]): string {
       r.student, r.score, r.maxScore,
       ...checkIds.map((id) => (graded && r.checks[id] !== undefined ? r.checks[id]! : null)),
       r.durationMs === null ? null : Math.round(r.durationMs / 100) / 10,
-      r.status, r.detail?.split('\n')[0] ?? '',
+      r.status, r.detail?.split('\n')[0] ?? '', r.tampered ?? '',
     ].map(csvField).join(','));
   }
   return lines.join('\r\n') + '\r\n';

@@ -86,6 +86,7 @@ export function toGradescope(r: RunResult): GradescopeResults {
     extra_data: {
       lab: r.lab.name, kernel: r.kernel.version, status: r.status,
       ...(r.submissionRun ? { submission: r.submissionRun.status } : {}),
+      ...(r.tampered?.length ? { tampered: r.tampered } : {}),
       ...(r.inputHash ? { inputHash: r.inputHash } : {}),
     },
   };

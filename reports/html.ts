@@ -50,6 +50,14 @@ function submissionBanner(r: RunResult): string {
     + `${s.detail ? `<pre>${esc(s.detail)}</pre>` : ''}</div>`;
 }
 
+// The student sees that the run was flagged; staff see what was done.
+function tamperBanner(r: RunResult, opts: SectionOptions): string {
+  if (!r.tampered?.length) return '';
+  const words = 'This run was flagged: the submission tampered with grading. Its points are only what the checks found it built, in a context it could not reach.';
+  const list = opts.showHidden ? `<ul>${r.tampered.map((t) => `<li>[${esc(t.machine)}] ${esc(t.reason)}</li>`).join('')}</ul>` : '';
+  return `<div class="banner" role="alert" data-testid="tampered"><strong>${words}</strong>${list}</div>`;
+}
+
 function checksSection(r: RunResult, opts: SectionOptions): string {
   const failed = r.checks.filter((c) => c.status === 'failed' || c.status === 'error').length;
   const groups = (r.groups ?? []).map((g) => `group ${esc(g.name)}: ${formatPoints(g.points)} / ${formatPoints(g.maxPoints)} (counts at most ${formatPoints(g.cap)})`).join(' · ');
@@ -73,6 +81,7 @@ export function renderHtml(result: RunResult, opts: HtmlOptions = {}): string {
     r.error ? `<div class="banner" role="alert" data-testid="run-error"><strong>The run did not complete.</strong>`
       + `<pre>${esc(r.error)}</pre></div>` : '',
     submissionBanner(r),
+    tamperBanner(r, opts),
     svg ? `<section class="card" id="topology"><h2>Topology</h2><div class="topology-wrap">${svg}</div></section>` : '',
     checksSection(r, opts),
     capturesSection(r.captures),

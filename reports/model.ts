@@ -96,6 +96,9 @@ export interface TopologyLink {
   mtu?: number;
 }
 
+/** Evidence that the submission tampered with grading on a machine (vm/build/guest-files/netlab-agent). */
+export interface TamperNote { machine: string; reason: string }
+
 export interface RunResult {
   lab: { name: string; title: string; dir: string };
   kernel: { name: string; version: string };
@@ -111,6 +114,8 @@ export interface RunResult {
   error?: string;
   /** How the submission ran (absent without a submission, or when the run never got to it). */
   submissionRun?: SubmissionRun;
+  /** What the submission did to grading (points are unaffected: checks ran where it could not reach). */
+  tampered?: TamperNote[];
   /** Capped groups of checks; `score` and `maxScore` already apply their caps. */
   groups?: GroupResult[];
   /** sha256 of lab.yaml and the graded file: `--resume` re-grades only when it changed. */

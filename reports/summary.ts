@@ -5,7 +5,7 @@ import { writeFileAtomic } from './write-atomic.ts';
 import { join } from 'node:path';
 import { toGradescope } from './gradescope.ts';
 import { renderHtml, type HtmlOptions } from './html.ts';
-import type { CheckResult, GroupResult, RunResult, SubmissionRun } from './model.ts';
+import type { CheckResult, GroupResult, RunResult, SubmissionRun, TamperNote } from './model.ts';
 import { studentView } from './redact.ts';
 
 /** summary.json: the short machine-readable verdict of one run. */
@@ -22,6 +22,8 @@ export interface Summary {
   /** How the submission ran: ok, failed (non-zero exit), timeout, crashed. */
   submissionStatus?: SubmissionRun['status'];
   submissionDetail?: string;
+  /** See RunResult.tampered. */
+  tampered?: TamperNote[];
   /** See RunResult.inputHash. */
   inputHash?: string;
   groups?: GroupResult[];
@@ -45,6 +47,7 @@ export function summarize(r: RunResult): Summary {
     status: r.status,
     ...(r.error ? { error: r.error } : {}),
     ...(r.submissionRun ? { submissionStatus: r.submissionRun.status, ...(r.submissionRun.detail ? { submissionDetail: r.submissionRun.detail } : {}) } : {}),
+    ...(r.tampered?.length ? { tampered: r.tampered } : {}),
     ...(r.inputHash ? { inputHash: r.inputHash } : {}),
     ...(r.groups?.length ? { groups: r.groups } : {}),
     score: r.score,

@@ -86,6 +86,11 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
+/** Whether a process of this pid exists now (any owner). */
+export function processAlive(pid: number): boolean {
+  return processStartTime(pid) !== undefined;
+}
+
 function ownerAlive(ownerLine: string): boolean {
   const [pidText, start] = ownerLine.trim().split(/\s+/);
   const pid = Number(pidText);

@@ -73,7 +73,15 @@ export interface MachineEndpoint {
   privateKeyPath: string;
   hostPublicKey: string;
   kernelVersion: string;
+  /**
+   * The unix socket of the machine's grading agent (vm/agent/client.ts), where the backend has one:
+   * checks run there, in the trusted context, not over SSH in the guest root controls.
+   */
+  agentSocket?: string;
 }
+
+/** What the host reports when a machine's grading agent let go of its port: the agent was killed. */
+export const AGENT_PORT_CLOSED = 'the grading agent\'s port was closed: the agent was killed';
 
 /** A lab's running machines, whoever started them (QEMU directly, or Vagrant). */
 export interface MachineSet {
@@ -85,6 +93,8 @@ export interface MachineSet {
   nics(name: string): { link: string; mac: string }[];
   /** True when the machine is gone (powered off, crashed, killed). */
   isDown(name: string): boolean;
+  /** What the host saw done to the machine's grading agent (killed, its port taken), where it has one. */
+  tamperReasons?(name: string): string[];
   /** Why the host stopped the machine for passing a limit (its disk), when it did. */
   limitReason?(name: string): string | undefined;
   killMachine(name: string): Promise<void>;

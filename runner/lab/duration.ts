@@ -33,10 +33,3 @@ export function parseMemory(value: string | number): number {
   return Math.round(Number.parseFloat(value) * MEMORY_UNITS[unit]!);
 }
 
-// "1500 ms" → "1.5s": the inverse, for messages and reports.
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  return `${Math.round(ms / 100) / 10}s`;
-}

@@ -1,6 +1,6 @@
 // What a validated lab runs, where and in which order. Kept apart from the zod schema (schema.ts)
 // because the Playwright worker needs these on every run and zod costs ~80 ms to load there.
-import type { Check, Lab, RunCheck, StageSpec, SubmissionSpec } from './schema.ts';
+import type { Check, Lab, StageSpec, SubmissionSpec } from './schema.ts';
 
 /** `checks.spec.ts` or `checks.spec.ts#exportName`: a TypeScript check beside lab.yaml. */
 export const SPEC_REF = /^([^/\\\s#][^/\\#]*\.spec\.ts)(?:#([A-Za-z_$][\w$]*))?$/;
@@ -29,11 +29,6 @@ export function runOrder(lab: Lab): ({ stage: StageSpec } | { check: Check })[] 
 // The machines the submission runs on, in order.
 export function submissionMachines(sub: SubmissionSpec): string[] {
   return typeof sub.on === 'string' ? [sub.on] : sub.on;
-}
-
-// Narrows a check to a run check (the other kind counts packets in a capture).
-export function isRunCheck(check: Check): check is RunCheck {
-  return check.kind === 'run';
 }
 
 // The machine a check is about: where it runs, what it captures on, or (spec) its `on` or the first machine.

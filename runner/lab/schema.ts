@@ -96,6 +96,8 @@ const SubmissionSchema = z.strictObject({
   timeout: duration().prefault('120s').describe('Time limit for the submission command (on each machine; for stages, the default of each stage). Default 120s.'),
   reference: z.string().min(1).optional()
     .describe('Reference solution, relative to the lab folder; graded when no --submission is given. Must exist. Default: none (then --submission is required).'),
+  keep: z.array(z.string().min(3)).default([])
+    .describe('Services the submission may leave running during the checks, e.g. `[python3 -m http.server]`: a process whose command line contains one of these stays; every other process the submission left (in any cgroup, however it hid) is killed before the checks, and the report lists both. Default: none.'),
 }).superRefine((s, ctx) => {
   if ((s.run === undefined) === (s.stages === undefined)) {
     ctx.addIssue({ code: 'custom', input: s, message: s.run === undefined

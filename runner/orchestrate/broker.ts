@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DownMachine, UnitLease } from '../protocol/units.ts';
+import type { DownMachine, TamperNote, UnitLease } from '../protocol/units.ts';
 
 // Runs in netlab-run. Its client is runner/protocol/broker-client.ts.
 
@@ -13,7 +13,7 @@ export interface BrokerHandlers {
   acquire(unitId: string): Promise<UnitLease>;
   release(unitId: string): Promise<void>;
   /** Machines of the unit that are down; waits up to waitMs for one to go down (a guest powering off). */
-  health?(unitId: string, waitMs: number): Promise<{ down: DownMachine[] }>;
+  health?(unitId: string, waitMs: number): Promise<{ down: DownMachine[]; tampered?: TamperNote[] }>;
   /** Stops one machine that stopped answering; it stays down, with this reason. */
   kill?(unitId: string, machine: string, reason: string): Promise<void>;
 }

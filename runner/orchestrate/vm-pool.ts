@@ -5,7 +5,7 @@ import type { EventSink } from '../../vm/events.ts';
 import { startMachineSet, type Accel, type Backend } from '../../vm/machine-set.ts';
 import type { ImageInfo, KernelInfo, MachineSet } from '../../vm/types.ts';
 import type { Lab } from '../lab/schema.ts';
-import type { DownMachine, UnitLease, UnitSpec } from '../protocol/units.ts';
+import type { DownMachine, TamperNote, UnitLease, UnitSpec } from '../protocol/units.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PoolUnit { spec: UnitSpec; lab: Lab; kernelOverride: boolean }
@@ -86,12 +86,13 @@ export class VmPool {
   }
 
   /** The unit's machines that are down, waiting up to waitMs for one to go down. */
-  async health(id: string, waitMs: number): Promise<{ down: DownMachine[] }> {
+  async health(id: string, waitMs: number): Promise<{ down: DownMachine[]; tampered: TamperNote[] }> {
     const set = await this.sets.get(id)?.catch(() => undefined);
-    if (!set) return { down: [] };
+    if (!set) return { down: [], tampered: [] };
     const until = Date.now() + waitMs;
     while (!set.names.some((n) => set.isDown(n)) && Date.now() < until) await sleep(100);
-    return { down: this.downOf(id, set) };
+    const tampered = set.names.flatMap((machine) => (set.tamperReasons?.(machine) ?? []).map((reason) => ({ machine, reason })));
+    return { down: this.downOf(id, set), tampered };
   }
 
   /** Stops a machine that stopped answering; later leases report it down with this reason. */

@@ -7,23 +7,26 @@ import { execBatch } from '../../vm/ssh/exec-batch.ts';
 import { DMESG_HEALTH_COMMAND, DMESG_PROBLEMS } from '../lab/requires.ts';
 import type { CaptureSpec, Lab } from '../lab/schema.ts';
 import { capturePath, OUTPUT_LIMIT, stopCaptureCommand } from './guest-commands.ts';
+import { brokerClient } from '../protocol/broker-client.ts';
+import type { TamperNote } from '../protocol/units.ts';
 import { attachJson, PCAP_ATTACHMENT } from '../protocol/wire.ts';
 import type { LabVms } from './unit-vms.ts';
 
 // The lab's final state, after its last check: every capture stopped (collect commands must not land
 // in them), then the pcaps fetched and decoded while each machine runs its collect commands and the
 // dmesg health read in one batch (one exec per machine: each exec costs ~100 ms of emulated CPU).
-export async function finalState(lab: Lab, vms: LabVms, testInfo: TestInfo): Promise<void> {
+export async function finalState(lab: Lab, vms: LabVms, unitId: string, testInfo: TestInfo): Promise<void> {
   const live = lab.captures.filter((c) => !vms.down.has(c.on));
-  const stopped = await Promise.all(live.map((c) => vms.machines.get(c.on)!.exec(stopCaptureCommand(c.name), { timeout: 15_000 }).then(() => undefined, (err: Error) => err)));
+  const stopped = await Promise.all(live.map((c) => vms.trusted.get(c.on)!.exec(stopCaptureCommand(c.name), { timeout: 15_000 }).then(() => undefined, (err: Error) => err)));
   const stopErrors = new Map(live.map((c, i) => [c.name, stopped[i]]));
   const [captures, perMachine] = await Promise.all([
     Promise.all(lab.captures.map((c) => fetchCapture(c, vms, testInfo, stopErrors.get(c.name)))),
-    Promise.all([...vms.machines.keys()].filter((t) => !vms.down.has(t)).map((t) => collectOn(lab, vms, t))),
+    Promise.all([...vms.trusted.keys()].filter((t) => !vms.down.has(t)).map((t) => collectOn(lab, vms, t))),
   ]);
+  const tampered = await tamperEvidence(vms, unitId);
   const collected = perMachine.flatMap((r) => r.collected).sort((a, b) => a.order - b.order).map((r) => r.record);
   const health = kernelHealth(perMachine.flatMap((r) => (r.health ? [r.health] : [])));
-  await attachJson(testInfo, 'netlab-final', { captures, collected, health });
+  await attachJson(testInfo, 'netlab-final', { captures, collected, health, ...(tampered.length ? { tampered } : {}) });
 }
 
 async function fetchCapture(c: CaptureSpec, vms: LabVms, testInfo: TestInfo, stopError: Error | undefined): Promise<CaptureResult> {
@@ -35,7 +38,7 @@ async function fetchCapture(c: CaptureSpec, vms: LabVms, testInfo: TestInfo, sto
   try {
     if (stopError) throw stopError;
     const local = testInfo.outputPath(`${c.name}.pcap`);
-    await vms.machines.get(c.on)!.download(capturePath(c.name), local);
+    await vms.trusted.get(c.on)!.download(capturePath(c.name), local);
     const decoded = await decodePcap(local, { limit: 200 });
     capture.packetCount = decoded.packetCount;
     capture.packets = decoded.packets;
@@ -52,11 +55,33 @@ async function fetchCapture(c: CaptureSpec, vms: LabVms, testInfo: TestInfo, sto
 async function collectOn(lab: Lab, vms: LabVms, machine: string): Promise<{ collected: { order: number; record: CommandRecord }[]; health?: CommandRecord }> {
   const mine = lab.collect.map((c, order) => ({ c, order })).filter(({ c }) => c.on === '*' || c.on === machine);
   const commands = [...mine.map(({ c }) => c.run), DMESG_HEALTH_COMMAND];
-  const results = await execBatch(vms.machines.get(machine)!, commands, { timeout: 20_000 + 5_000 * commands.length, maxOutput: OUTPUT_LIMIT })
+  const results = await execBatch(vms.trusted.get(machine)!, commands, { timeout: 20_000 + 5_000 * commands.length, maxOutput: OUTPUT_LIMIT })
     .catch((err: Error) => commands.map(() => ({ exitCode: null, stdout: '', stderr: err.message, durationMs: 0, timedOut: false, truncated: false })));
   const collected = mine.map(({ c, order }, i) => ({ order, record: { phase: 'collect', machine, command: c.name ?? c.run, ...results[i]! } satisfies CommandRecord }));
   const h = results.at(-1)!;
   return { collected, health: h.exitCode === null ? undefined : { phase: 'check', machine, command: DMESG_HEALTH_COMMAND, ...h } };
+}
+
+// What the submission did to grading, as the grader saw it: the host (the agent's port closed or
+// taken over), each agent (its mounts changed, a usermode helper redirected, a process outside the
+// submission's cgroup) and each guest's own disk against the pristine one (programs, libraries, the
+// loader's configuration, shells, rc files). None of it changes a point: the checks ran where it could
+// not reach; it tells staff who tried.
+async function tamperEvidence(vms: LabVms, unitId: string): Promise<TamperNote[]> {
+  const notes: TamperNote[] = [];
+  const add = (machine: string, reason: string) => { if (!notes.some((n) => n.machine === machine && n.reason === reason)) notes.push({ machine, reason }); };
+  const health = await brokerClient().health(unitId, 0).catch(() => ({ tampered: [] as TamperNote[] }));
+  for (const t of health.tampered ?? []) add(t.machine, t.reason);
+  await Promise.all([...vms.agents].filter(([name]) => !vms.down.has(name)).map(async ([name, agent]) => {
+    try {
+      for (const reason of await agent.status()) add(name, reason);
+      const changed = await agent.scan();
+      if (changed.length) add(name, `system files changed in the guest: ${changed.slice(0, 12).join(', ')}${changed.length > 12 ? ` and ${changed.length - 12} more` : ''}`);
+    } catch (err) {
+      add(name, `the grading agent stopped answering (${(err as Error).message})`);
+    }
+  }));
+  return notes;
 }
 
 // After the lab, the kernel's own health (as BPF CI checks dmesg): a BUG, WARNING, Oops or panic

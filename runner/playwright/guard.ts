@@ -10,8 +10,11 @@ import type { DownMachine } from '../protocol/units.ts';
 import type { CrashNote } from '../protocol/wire.ts';
 import { limitCountsCommand, parseLimitCounts, record, submissionCleanupCommand, submissionCommand, SUBMISSION_PIDS_MAX } from './guest-commands.ts';
 
-/** What the tests of one unit share in a worker: machines by name, and those known to be down. */
-export interface GuardedVms { machines: Map<string, Machine>; down: Map<string, string> }
+/**
+ * What the tests of one unit share in a worker: machines by name (SSH, the guest's own), where the
+ * grader asks what happened (`trusted`: the grading agent), and those known to be down.
+ */
+export interface GuardedVms { machines: Map<string, Machine>; trusted: Map<string, Machine>; down: Map<string, string> }
 
 const pidsReason = (n: number) => `it hit the limit of ${SUBMISSION_PIDS_MAX} processes (${n} fork${n === 1 ? '' : 's'} refused: a fork bomb?), so every process it started was killed; the machine itself kept running`;
 const oomNote = (n: number) => `it ran out of its memory limit (${n} process${n === 1 ? '' : 'es'} killed)`;
@@ -34,7 +37,7 @@ export async function checkAlive(vms: GuardedVms, unitId: string, name: string, 
   const health = await broker().health(unitId, suspect ? POWEROFF_WAIT_MS : 0).catch(() => ({ down: [] as DownMachine[] }));
   note(vms, health.down);
   if (vms.down.has(name)) return vms.down.get(name);
-  const machine = vms.machines.get(name);
+  const machine = vms.trusted.get(name);
   if (!machine) return undefined;
   try {
     const r = await machine.exec('true', { timeout: PROBE_MS });
@@ -69,12 +72,15 @@ export async function runSubmissionCommand(vms: GuardedVms, unitId: string, on: 
   const downAlready = vms.down.get(on);
   const machine = vms.machines.get(on);
   if (downAlready || !machine) return { record: failed(`not run: ${downAlready ?? `no machine ${on}`}`), notes: [] };
+  // The grader's own commands about the run go where the submission cannot answer for them.
+  const control = vms.trusted.get(on) ?? machine;
   const notes: string[] = [];
   let rec: CommandRecord;
   let thrown: unknown;
   let pidsHit = 0;
   try {
-    rec = { ...(await record(machine, 'submission', submissionCommand(run), { timeout })), command: shown };
+    // With a grading agent, the time limit is its quarantine's (wherever the processes hid), not a second SSH session's.
+    rec = { ...(await record(machine, 'submission', submissionCommand(run), { timeout, killInGuest: control === machine })), command: shown };
   } catch (err) {
     thrown = err;
     rec = failed(`the command did not finish: ${(err as Error).message}`);
@@ -83,9 +89,9 @@ export async function runSubmissionCommand(vms: GuardedVms, unitId: string, on: 
   if (!thrown) {
     try {
       // Past its time limit, first kill what is left in its cgroup (a fork bomb, background jobs).
-      if (rec.timedOut && (await machine.exec(submissionCleanupCommand(), { timeout: PROBE_MS })).timedOut) suspect = true;
-      // What the limits saw, from the kernel's counters: a command of its own, not the student's output.
-      const counts = suspect ? undefined : await machine.exec(limitCountsCommand(), { timeout: PROBE_MS });
+      if (rec.timedOut && (await control.exec(submissionCleanupCommand(), { timeout: PROBE_MS })).timedOut) suspect = true;
+      // What the limits saw, from the kernel's counters: a command of the grader's, not the student's output.
+      const counts = suspect ? undefined : await control.exec(limitCountsCommand(), { timeout: PROBE_MS });
       const now = counts && parseLimitCounts(counts.stdout);
       if (counts && !now) suspect = true;
       if (now) {

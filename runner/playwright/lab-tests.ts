@@ -57,7 +57,7 @@ export function defineLabTests(unit: UnitSpec, lab: Lab, specs: SpecModules = {}
   test('final state', { annotation: tags('final') }, async ({ vms }, testInfo) => {
     test.setTimeout(180_000);
     try {
-      await finalState(lab, vms, testInfo);
+      await finalState(lab, vms, unit.id, testInfo);
     } finally {
       // Release now, not at the end of the run: a class grades many units, memory stays bounded.
       await brokerClient().release(unit.id).catch(() => {});

@@ -9,7 +9,7 @@ import { writeGradescope, writeReport } from '../../reports/summary.ts';
 import { writeFileAtomic } from '../../reports/write-atomic.ts';
 import { writePrairieLearn } from '../../reports/prairielearn.ts';
 import { totals, type GroupCaps } from '../lab/grade.ts';
-import type { UnitLease } from '../protocol/units.ts';
+import type { TamperNote, UnitLease } from '../protocol/units.ts';
 import { NOTE, noteOf, PCAP_ATTACHMENT, readAttachment, readWire, type CrashNote } from '../protocol/wire.ts';
 
 export interface UnitMeta {
@@ -48,6 +48,7 @@ interface UnitState {
   health?: CheckResult;
   crashes: CrashNote[];
   notes: string[];
+  tampered?: TamperNote[];
   /** First test start and last test end of this unit (units of a class run one after another). */
   begun?: number;
   ended?: number;
@@ -116,7 +117,7 @@ export default class NetlabReporter implements Reporter {
       if (crash && !unit.crashes.some((k) => k.machine === crash.machine && !k.contained)) unit.crashes.push(crash);
     } else if (kind === 'final') {
       const f = readAttachment(result.attachments, 'netlab-final');
-      if (f) { unit.captures = f.captures; unit.collected = f.collected; unit.health = f.health; }
+      if (f) { unit.captures = f.captures; unit.collected = f.collected; unit.health = f.health; unit.tampered = f.tampered; }
       for (const a of result.attachments) if (a.name.startsWith(PCAP_ATTACHMENT) && a.path) unit.pcaps.push({ name: a.name.slice(PCAP_ATTACHMENT.length), path: a.path });
       // The unit is complete: its reports are written now, not when the whole run ends, so a crash or
       // a kill -9 of a class run later on loses nothing already graded (--resume takes it up).
@@ -184,6 +185,7 @@ export default class NetlabReporter implements Reporter {
       error: unit.infraError ?? (interrupted ? 'interrupted' : undefined),
       ...(unit.meta.submission && !unit.infraError ? { submissionRun: submissionRun(unit) } : {}),
       ...(groups.length ? { groups } : {}),
+      ...(unit.tampered?.length ? { tampered: unit.tampered } : {}),
       ...(unit.meta.inputHash ? { inputHash: unit.meta.inputHash } : {}),
       setup: unit.setup, checks, captures: unit.captures, collected: unit.collected,
       topology: unit.meta.topology,
@@ -216,5 +218,6 @@ function submissionRun(unit: UnitState): SubmissionRun | undefined {
     const last = bad.stderr.trim().split('\n').at(-1) ?? '';
     return { status: 'failed', detail: `[${bad.machine}] ${bad.command} exited ${bad.exitCode}${last ? `: ${last.slice(0, 200)}` : ''}` };
   }
-  return { status: 'ok' };
+  // What the grader stopped or kept after it (the quarantine) is worth saying even when it ran fine.
+  return { status: 'ok', ...(notes ? { detail: notes.slice(1) } : {}) };
 }

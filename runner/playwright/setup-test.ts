@@ -5,7 +5,9 @@ import type { CommandRecord } from '../../reports/model.ts';
 import { submissionMachines, submissionStages } from '../lab/plan.ts';
 import type { Lab, StageSpec } from '../lab/schema.ts';
 import { labNics } from '../lab/topology.ts';
+import { brokerClient } from '../protocol/broker-client.ts';
 import type { UnitSpec } from '../protocol/units.ts';
+import { AGENT_PORT_CLOSED } from '../../vm/types.ts';
 import { attachJson, type CrashNote } from '../protocol/wire.ts';
 import { asText, record, startCaptureCommand } from './guest-commands.ts';
 import { runSubmissionCommand } from './guard.ts';
@@ -35,6 +37,34 @@ export class SubmissionPlan {
         log.notes.push(...r.notes.map((n) => `[${on}] ${n}`));
       });
     }
+    await this.quarantine(vms, log);
+  }
+
+  // Nothing the submission started outlives it into the checks (a loop that restores a fake state
+  // between two checks, a process that left its cgroup), except the services the lab declares.
+  private async quarantine(vms: LabVms, log: StageLog): Promise<void> {
+    await this.stopAgentless(vms, log);
+    const keep = this.lab.submission?.keep ?? [];
+    await Promise.all([...vms.agents].filter(([name]) => !vms.down.has(name)).map(async ([name, agent]) => {
+      const q = await agent.quarantine(keep).catch((err: Error) => { log.notes.push(`[${name}] the grading agent did not answer: ${err.message}`); return undefined; });
+      if (!q) return;
+      const list = (ps: { pid: number; command: string }[]) => ps.slice(0, 8).map((p) => `${p.pid} ${p.command}`).join('; ') + (ps.length > 8 ? `; and ${ps.length - 8} more` : '');
+      if (q.killed.length) log.notes.push(`[${name}] stopped ${q.killed.length} process${q.killed.length === 1 ? '' : 'es'} the submission left running (not a service the lab keeps): ${list(q.killed)}`);
+      if (q.kept.length) log.notes.push(`[${name}] kept running for the checks, as the lab allows: ${list(q.kept)}`);
+    }));
+  }
+
+  // A machine whose agent the submission killed cannot be graded: it is stopped at once, as a crash
+  // of the submission's (its checks score 0 without waiting on an agent that will never answer).
+  private async stopAgentless(vms: LabVms, log: StageLog): Promise<void> {
+    const health = await brokerClient().health(this.unit.id, 0).catch(() => undefined);
+    for (const t of health?.tampered ?? []) {
+      if (t.reason !== AGENT_PORT_CLOSED || vms.down.has(t.machine)) continue;
+      const why = `the submission killed its grading agent, so it could not be graded: ${t.reason}`;
+      await brokerClient().kill(this.unit.id, t.machine, why).catch(() => {});
+      vms.down.set(t.machine, why);
+      log.crashes.push({ machine: t.machine, reason: why });
+    }
   }
 }
 
@@ -59,6 +89,8 @@ export async function setupTest(plan: SubmissionPlan, vms: LabVms, testInfo: Tes
     });
   }
   if (lab.submission && unit.submission) {
+    // What runs now was started by the lab (a service set up before the submission): it is spared.
+    await Promise.all([...vms.agents.values()].map((a) => a.census()));
     for (const on of plan.machines) {
       await m(on).exec('mkdir -p /root/submission', { timeout: 10_000 });
       await m(on).upload(unit.submission.path, `/root/submission/${lab.submission.file}`);
@@ -73,7 +105,7 @@ export async function setupTest(plan: SubmissionPlan, vms: LabVms, testInfo: Tes
 async function startCaptures(lab: Lab, vms: LabVms, when: 'before-submission' | 'after-submission', records: CommandRecord[], errors: Record<string, string>): Promise<void> {
   for (const c of lab.captures.filter((c) => c.start === when)) {
     if (vms.down.has(c.on)) { errors[c.name] = `machine ${c.on} is down: ${vms.down.get(c.on)}`; continue; }
-    const r = await record(vms.machines.get(c.on)!, 'capture', startCaptureCommand(c.name, c.interface, c.filter), { timeout: 15_000 });
+    const r = await record(vms.trusted.get(c.on)!, 'capture', startCaptureCommand(c.name, c.interface, c.filter), { timeout: 15_000 });
     if (r.exitCode !== 0) errors[c.name] = (r.stderr || r.stdout).trim().split('\n').slice(-1)[0] || 'tcpdump did not start';
     records.push(r);
   }

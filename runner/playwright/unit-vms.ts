@@ -1,13 +1,26 @@
-// Runs in Playwright's workers: the SSH connections to the machines of the unit a worker grades now,
-// leased from netlab-run's broker (the VMs belong to netlab-run, not to the worker).
+// Runs in Playwright's workers: the connections to the machines of the unit a worker grades now,
+// leased from netlab-run's broker (the VMs belong to netlab-run, not to the worker): SSH, which runs
+// the lab's setup and the submission, and the grading agent, which runs everything graded.
 import { test as base } from '@playwright/test';
 import { brokerClient } from '../protocol/broker-client.ts';
 import type { UnitLease } from '../protocol/units.ts';
+import { AgentMachine } from '../../vm/agent/client.ts';
 import { SshMachine } from '../../vm/ssh/client.ts';
 import type { Machine } from '../../vm/types.ts';
 
-/** A unit's machines as one worker sees them; `down` holds machines that went down, with the reason. */
-export interface LabVms { lease: UnitLease; machines: Map<string, Machine>; down: Map<string, string> }
+/**
+ * A unit's machines as one worker sees them. `machines`: over SSH, in the guest the submission
+ * controls (setup, the submission itself). `trusted`: where checks, captures and the final state run:
+ * the machine's grading agent (`agents`), or SSH on a backend without one (Vagrant). `down` holds
+ * machines that went down, with the reason.
+ */
+export interface LabVms {
+  lease: UnitLease;
+  machines: Map<string, Machine>;
+  trusted: Map<string, Machine>;
+  agents: Map<string, AgentMachine>;
+  down: Map<string, string>;
+}
 
 /** How long a unit's first test waits for its VMs (a cold boot under emulation, a queue of units). */
 export const BOOT_BUDGET_MS = 4 * 60_000;
@@ -20,23 +33,30 @@ let held: { unit: string; vms: Promise<LabVms> } | undefined;
 async function connectUnit(unitId: string): Promise<LabVms> {
   const lease = await brokerClient().acquire(unitId);
   const machines = new Map<string, Machine>();
+  const agents = new Map<string, AgentMachine>();
   const down = new Map((lease.down ?? []).map((d) => [d.machine, d.reason]));
   try {
-    for (const ep of lease.endpoints) if (!down.has(ep.name)) machines.set(ep.name, await SshMachine.connect(ep, { timeoutMs: 30_000 }));
+    for (const ep of lease.endpoints) {
+      if (down.has(ep.name)) continue;
+      machines.set(ep.name, await SshMachine.connect(ep, { timeoutMs: 30_000 }));
+      if (ep.agentSocket) agents.set(ep.name, await AgentMachine.connect(ep.name, ep.agentSocket, { timeoutMs: 30_000 }));
+    }
   } catch (err) {
-    await closeAll(machines);
+    await closeAll({ machines, agents });
     throw err;
   }
-  return { lease, machines, down };
+  const trusted = new Map([...machines].map(([n, m]): [string, Machine] => [n, agents.get(n) ?? m]));
+  return { lease, machines, trusted, agents, down };
 }
 
-const closeAll = (machines: Map<string, Machine>) => Promise.all([...machines.values()].map((m) => m.close().catch(() => {})));
+const closeAll = (vms: Pick<LabVms, 'machines' | 'agents'>) =>
+  Promise.all([...vms.machines.values(), ...vms.agents.values()].map((m) => m.close().catch(() => {})));
 
 async function dropHeld(): Promise<void> {
   const h = held;
   held = undefined;
   const vms = await h?.vms.catch(() => undefined);
-  if (vms) await closeAll(vms.machines);
+  if (vms) await closeAll(vms);
 }
 
 // Declared once per module, not per unit: Playwright reuses a worker only for tests whose worker

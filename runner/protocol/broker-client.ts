@@ -1,7 +1,7 @@
 // Loaded by Playwright's workers: the typed client of the broker that netlab-run runs
 // (runner/orchestrate/broker.ts). A worker leases its unit's VMs, asks which machines are down,
 // stops one that stopped answering, and releases the unit when its last test ends.
-import type { DownMachine, UnitLease } from './units.ts';
+import type { DownMachine, TamperNote, UnitLease } from './units.ts';
 import { readWire } from './wire.ts';
 
 export type BrokerOp = 'acquire' | 'release' | 'health' | 'kill';
@@ -10,7 +10,7 @@ export type BrokerOp = 'acquire' | 'release' | 'health' | 'kill';
 export interface BrokerReplies {
   acquire: UnitLease;
   release: { ok: true };
-  health: { down: DownMachine[] };
+  health: { down: DownMachine[]; tampered?: TamperNote[] };
   kill: { ok: true };
 }
 
@@ -23,7 +23,7 @@ export interface BrokerClient {
   acquire(unit: string): Promise<UnitLease>;
   release(unit: string): Promise<void>;
   /** The unit's machines that are down, waiting up to waitMs for one to go down. */
-  health(unit: string, waitMs: number): Promise<{ down: DownMachine[] }>;
+  health(unit: string, waitMs: number): Promise<{ down: DownMachine[]; tampered?: TamperNote[] }>;
   kill(unit: string, machine: string, reason: string): Promise<void>;
 }
 

@@ -26,6 +26,8 @@ export interface UnitLease {
 
 export interface DownMachine { machine: string; reason: string }
 
+export type { TamperNote } from '../../reports/model.ts';
+
 export function unitId(labName: string, kernel: string, multiKernel: boolean, suffix = ''): string {
   const base = multiKernel ? `${labName}@${kernel.replace(/[^a-z0-9.-]+/gi, '-')}` : labName;
   return base + suffix;

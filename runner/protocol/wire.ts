@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { CaptureResult, CheckResult, CommandRecord } from '../../reports/model.ts';
 import { positiveIntFromEnv } from '../../vm/env-limit.ts';
-import type { UnitLease } from './units.ts';
+import type { TamperNote, UnitLease } from './units.ts';
 
 /** A machine the submission took down (or, `contained`, a limit that stopped it from doing so), and how. */
 export interface CrashNote { machine: string; reason: string; contained?: boolean }
@@ -16,7 +16,7 @@ export interface Attachments {
   'netlab-check': CheckResult;
   /** What the submission left behind took a machine down during the checks. */
   'netlab-crash': CrashNote;
-  'netlab-final': { captures: CaptureResult[]; collected: CommandRecord[]; health?: CheckResult };
+  'netlab-final': { captures: CaptureResult[]; collected: CommandRecord[]; health?: CheckResult; tampered?: TamperNote[] };
 }
 export type AttachmentName = keyof Attachments;
 

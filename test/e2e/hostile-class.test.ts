@@ -25,7 +25,7 @@ const STUDENTS: Record<string, string> = {
   disk: `${REF}\n# Fill the disk: the host stops the machine at its disk limit.\ndd if=/dev/zero of=/root/fill bs=1M count=1200 status=none\n`,
   escapes: `${REF}\nprintf '\\e[2K\\e[1A\\e[1GScore: 22/22 \\e]52;c;aGVsbG8=\\a\\e]0;pwned\\a\\n' >&2\nexit 3\n`,
   forged: `${REF}\necho "NETLAB-LIMIT pids=7 oom=1" >&2\n`,
-  late: `${REF}\n# Power off while the checks run, after the submission returned.\n( sleep 6; echo o > /proc/sysrq-trigger ) >/dev/null 2>&1 &\n`,
+  late: `${REF}\n# Power off while the checks would run, after the submission returned.\n( sleep 6; echo o > /proc/sysrq-trigger ) >/dev/null 2>&1 &\n`,
   pcap: `${REF}\n# Turn the capture into a 100 GB sparse file, again and again.\n( while :; do [ -f /run/netlab/cap/br00.pcap ] && truncate -s 100G /run/netlab/cap/br00.pcap; sleep 0.3; done ) >/dev/null 2>&1 &\n`,
 };
 
@@ -132,13 +132,16 @@ test('hostile submissions cannot hurt the host, the run or another student; kill
   // The disk fill: the host stopped the machine at its limit.
   assert.equal(rows.disk!.status, 'crashed');
   assert.match(rows.disk!.detail, new RegExp(`over the limit of ${DISK_MIB} MiB \\(NETLAB_MAX_DISK\\)`));
-  // A poweroff left for the checks is the submission's crash.
-  assert.equal(rows.late!.status, 'crashed');
-  assert.match(rows.late!.detail, /after the submission returned/);
-  assert.ok(Number(rows.late!.score) < MAX);
-  // The huge capture is refused, not copied; no report file is large.
+  // A poweroff left for the checks never comes: what the submission left running is stopped before
+  // the checks (the trusted agent's quarantine), and the report says so.
+  assert.deepEqual([rows.late!.score, rows.late!.status], [String(MAX), 'graded']);
+  const late = JSON.parse(readFileSync(join(out, 'staff', 'late', 'summary.json'), 'utf8'));
+  assert.match(late.submissionDetail, /stopped \d+ process(es)? the submission left running/);
+  // The capture is the trusted context's, out of the submission's reach: intact, nothing huge copied.
   const pcap = JSON.parse(readFileSync(join(out, 'staff', 'pcap', 'result.json'), 'utf8'));
-  assert.match(pcap.captures[0].error, /over the download limit/);
+  assert.equal(pcap.captures[0].error, undefined);
+  assert.ok(pcap.captures[0].packetCount > 0);
+  assert.deepEqual([rows.pcap!.score, rows.pcap!.status], [String(MAX), 'graded']);
   for (const s of Object.keys(STUDENTS)) {
     for (const dir of [join(out, s, 'captures'), join(out, 'staff', s, 'captures')]) {
       for (const f of existsSync(dir) ? readdirSync(dir) : []) assert.ok(statSync(join(dir, f)).size < 1024 * 1024, `${dir}/${f}`);

@@ -136,14 +136,14 @@ test('gradebook.csv: a row per student, points per check, RFC 4180 quoting, no s
     row('alice'),
     row('=HYPERLINK("x")', { status: 'timeout', score: 0, checks: { a: 0, b: 0 }, detail: '[host] bash x.sh, "quoted"\nsecond line' }),
     row('carol', { status: 'error', score: null, maxScore: null, checks: {}, durationMs: null, detail: 'not graded' }),
-    row('dan', { score: 1.5, checks: { a: 0.5 } }),
+    row('dan', { score: 1.5, checks: { a: 0.5 }, tampered: '[host] the agent was killed' }),
   ], ['a', 'b']);
   assert.equal(csv, [
-    'student,score,max,a,b,duration_s,status,detail',
-    'alice,3,4,1,2,12.3,graded,',
-    '"\'=HYPERLINK(""x"")",0,4,0,0,12.3,timeout,"[host] bash x.sh, ""quoted"""',
-    'carol,,,,,,error,not graded',
-    'dan,1.5,4,0.5,,12.3,graded,',
+    'student,score,max,a,b,duration_s,status,detail,tampered',
+    'alice,3,4,1,2,12.3,graded,,',
+    '"\'=HYPERLINK(""x"")",0,4,0,0,12.3,timeout,"[host] bash x.sh, ""quoted""",',
+    'carol,,,,,,error,not graded,',
+    'dan,1.5,4,0.5,,12.3,graded,,[host] the agent was killed',
     '',
   ].join('\r\n'));
   assert.equal(csvField('-1+2'), "'-1+2");

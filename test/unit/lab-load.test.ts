@@ -38,7 +38,7 @@ test('a full lab loads with defaults applied, from its folder or its lab.yaml', 
   assert.deepEqual(l.machines, { host: { memory: 256, cpus: 1 }, peer: { memory: 128, cpus: 1, kernel: 'debian:trixie' } });
   assert.deepEqual(l.links[0], { name: 'lan', machines: ['host', 'peer'], mtu: 1500, addresses: { host: '192.168.56.11/24', peer: '192.168.56.12/24' } });
   assert.deepEqual(l.setup.map((s) => [s.on, s.timeout]), [['host', 30_000], ['peer', 60_000]]);
-  assert.deepEqual(l.submission, { file: 'bridge.sh', run: 'bash bridge.sh up', on: 'host', timeout: 60_000, reference: 'solution/bridge.sh' });
+  assert.deepEqual(l.submission, { file: 'bridge.sh', run: 'bash bridge.sh up', on: 'host', timeout: 60_000, reference: 'solution/bridge.sh', keep: [] });
   assert.equal(l.checks.length, 7);
   const [ping, addr, vlan, arp, icmp, partial, spec] = l.checks;
   assert.ok(spec?.kind === 'spec');

@@ -16,8 +16,9 @@ export const RULES: Record<string, string[]> = {
   'runner/exit-codes.ts': [],
   'runner/protocol/': ['reports/model.ts', 'vm/types.ts', 'vm/env-limit.ts'],
   'runner/lab/': ['runner/errors.ts', 'reports/', 'vm/types.ts'],
-  // Workers run the checks over SSH and judge `requires: modules` on the host's copy of the modules.
-  'runner/playwright/': ['runner/protocol/', 'runner/lab/', 'reports/', 'vm/types.ts', 'vm/errors.ts', 'vm/ssh/', 'vm/build/kernel-modules.ts'],
+  // Workers run the submission over SSH and the checks through the grading agent, and judge
+  // `requires: modules` on the host's copy of the modules.
+  'runner/playwright/': ['runner/protocol/', 'runner/lab/', 'reports/', 'vm/types.ts', 'vm/errors.ts', 'vm/ssh/', 'vm/agent/', 'vm/build/kernel-modules.ts'],
   'runner/orchestrate/': ['runner/errors.ts', 'runner/exit-codes.ts', 'runner/lab/', 'runner/protocol/', 'runner/playwright/config.ts', 'reports/',
     'vm/machine-set.ts', 'vm/types.ts', 'vm/events.ts', 'vm/errors.ts'],
   // Commands: `image` and `image box` build and pack on their own, the rest goes through orchestrate.

@@ -79,7 +79,7 @@ test('root overlay is the first virtio disk, modules disk second and read-only',
 
 test('the kernel command line names the machine and panics off', () => {
   const [append] = argAfter(qemuArgs({ ...base, cmdline: ['netlab.x=1'] }), '-append');
-  assert.equal(append, 'console=ttyS0 panic=-1 quiet init_on_free=1 netlab.hostname=host netlab.x=1');
+  assert.equal(append, 'console=ttyS0 panic=-1 quiet init_on_free=1 tsc=reliable netlab.hostname=host netlab.x=1');
 });
 
 test('lab NICs: dgram pairs for two machines, fixed PCI slots, MTU passed to the guest', () => {

@@ -64,7 +64,7 @@ test('a run submission is one stage, runs in setup, and keeps its shape', () => 
   l.submission = { file: 'a.sh', run: 'bash a.sh', on: 'host' };
   l.checks = [{ name: 'a', on: 'host', run: 'true' }, { name: 'b', on: 'host', run: 'true' }];
   const lab = validLab(l);
-  assert.deepEqual(lab.submission, { file: 'a.sh', run: 'bash a.sh', on: 'host', timeout: 120_000 });
+  assert.deepEqual(lab.submission, { file: 'a.sh', run: 'bash a.sh', on: 'host', timeout: 120_000, keep: [] });
   assert.deepEqual(submissionStages(lab.submission!), [{ name: 'submission', run: 'bash a.sh', timeout: 120_000 }]);
   assert.deepEqual(order(lab), ['a', 'b']);
 });

@@ -7,10 +7,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
+import { processAlive } from '../runtime.ts';
 
 const GUEST_DIR = join(dirname(fileURLToPath(import.meta.url)), 'guest-files');
 
-export function guestFile(name: 'netlab-init' | 'initramfs-init'): string {
+export function guestFile(name: 'netlab-init' | 'initramfs-init' | 'netlab-trusted' | 'netlab-agent'): string {
   return join(GUEST_DIR, name);
 }
 
@@ -71,17 +72,8 @@ export async function removeStaleBuilds(parent: string): Promise<void> {
     const m = /\.(?:tmp|old)-(\d+)-[0-9a-f]+$/.exec(n);
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid || pidAlive(pid)) continue;
+    if (pid === process.pid || processAlive(pid)) continue;
     await safeRemove(join(parent, n)).catch(() => { /* leave it: mounts below, or a race */ });
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -38,9 +38,12 @@ export const DEFAULT_PACKAGES: readonly string[] = [
 
 /**
  * What the boot contract itself needs, always included: netlab-init uses ip and modprobe; root's shell;
- * the SSH server (dropbear) and the SFTP server it runs for file transfers (OpenSSH's, /usr/lib/sftp-server).
+ * the SSH server (dropbear) and the SFTP server it runs for file transfers (OpenSSH's, /usr/lib/sftp-server);
+ * the grading agent (python3, vm/build/guest-files/netlab-agent).
  */
-const REQUIRED_PACKAGES: readonly string[] = ['bash-static', 'dropbear-bin', 'iproute2', 'kmod', 'openssh-sftp-server'];
+const REQUIRED_PACKAGES: readonly string[] = ['bash-static', 'dropbear-bin', 'iproute2', 'kmod', 'libpython3-stdlib', 'openssh-sftp-server', 'python3-minimal'];
+/** The grading agent and the script that builds its trusted context, installed in /usr/lib/netlab. */
+const TRUSTED_FILES = ['netlab-trusted', 'netlab-agent'] as const;
 /** Where netlab-init's dropbear reads its host key (dropbear's own key format). */
 const DROPBEAR_HOST_KEY = '/etc/dropbear/dropbear_ed25519_host_key';
 
@@ -79,6 +82,7 @@ export function imageRecipeHash(packages: readonly string[] = DEFAULT_PACKAGES):
     normalizePackages(packages),
     TRIM_DPKG_OPTS,
     readFileSync(guestFile('netlab-init'), 'utf8'),
+    ...TRUSTED_FILES.map((f) => readFileSync(guestFile(f), 'utf8')),
     RESOLV_CONF,
   );
 }
@@ -207,6 +211,12 @@ async function customizeRoot(root: string, outDir: string, signal?: AbortSignal)
   const sbin = (await lstat(join(root, 'sbin'))).isSymbolicLink() ? join(root, 'usr', 'sbin') : join(root, 'sbin');
   await writeFile(join(sbin, 'netlab-init'), await readFile(guestFile('netlab-init')), { mode: 0o755 });
   await chmod(join(sbin, 'netlab-init'), 0o755);
+  // The trusted context and its agent (netlab-init starts them): run from this image's pristine copy.
+  await mkdir(join(root, 'usr', 'lib', 'netlab'), { recursive: true });
+  for (const f of TRUSTED_FILES) {
+    await writeFile(join(root, 'usr', 'lib', 'netlab', f), await readFile(guestFile(f)), { mode: 0o755 });
+    await chmod(join(root, 'usr', 'lib', 'netlab', f), 0o755);
+  }
   await mkdir(join(root, 'usr', 'lib', 'modules'), { recursive: true });
   const passwd = join(root, 'etc', 'passwd');
   const entries = await readFile(passwd, 'utf8');

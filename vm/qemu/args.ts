@@ -24,6 +24,14 @@ export interface QemuMachineSpec {
   /** qcow2 overlay over the base image: the only disk the guest writes. */
   rootOverlay: string;
   modulesDisk: string;
+  /**
+   * The image itself, attached read-only (/dev/vdc): the trusted context the grading agent runs
+   * checks in (vm/build/guest-files/netlab-trusted). QEMU opens it readonly, so root in the guest
+   * cannot write it, and its image lock lets the overlay's backing use it at the same time.
+   */
+  pristineDisk?: string;
+  /** The unix socket (QEMU listens) of the grading agent's virtio-serial port netlab.agent. */
+  agentSocket?: string;
   sshPort: number;
   /** Lab NICs, eth1.. in this order. */
   nics: NicSpec[];
@@ -48,8 +56,11 @@ export function managementMac(): string {
 }
 
 // init_on_free zeroes freed pages: a snapshot's RAM then compresses away (66 MB instead of 112 MB).
+// tsc=reliable: QEMU's TSC follows the host's clock, but the guest's clocksource watchdog, comparing
+// it with the ACPI timer while a starved vCPU loads the kernel lock's ~370 modules, took it for
+// unstable at every boot here, and a guest without its TSC is never saved as a snapshot.
 export function appendLine(m: Pick<QemuMachineSpec, 'name' | 'cmdline'>): string {
-  return ['console=ttyS0', 'panic=-1', 'quiet', 'init_on_free=1', `netlab.hostname=${m.name}`, ...(m.cmdline ?? [])].join(' ');
+  return ['console=ttyS0', 'panic=-1', 'quiet', 'init_on_free=1', 'tsc=reliable', `netlab.hostname=${m.name}`, ...(m.cmdline ?? [])].join(' ');
 }
 
 /**
@@ -94,6 +105,7 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
     '-netdev', `user,id=mgmt,restrict=on,ipv6=off,hostfwd=tcp:127.0.0.1:${m.sshPort}-:22`,
     '-device', `virtio-net-pci,netdev=mgmt,mac=${managementMac()},addr=0x2`,
     '-device', 'virtio-rng-pci,addr=0x1f',
+    ...trustedArgs(m),
     // A new generation id on every start tells kernels that support it to reseed after a restore.
     '-device', 'vmgenid,guid=auto',
   ];
@@ -109,6 +121,22 @@ export function qemuArgs(m: QemuMachineSpec): string[] {
   if (m.runAs) args.push('-run-with', `user=${m.runAs.uid}:${m.runAs.gid}`);
   if (m.qmpSocket) args.push('-qmp', `unix:${optValue(m.qmpSocket)},server=on,wait=off`);
   if (m.incoming) args.push('-incoming', m.incoming);
+  return args;
+}
+
+// The grading agent's devices. The port has an id so QMP reports every open and close of it by the
+// guest (VSERPORT_CHANGE): the agent holds it open for its whole life, so a close means it was killed.
+function trustedArgs(m: QemuMachineSpec): string[] {
+  const args: string[] = [];
+  if (m.pristineDisk) {
+    args.push('-drive', `file=${optValue(m.pristineDisk)},if=none,id=pristine,format=raw,readonly=on`,
+      '-device', 'virtio-blk-pci,drive=pristine,addr=0x1d');
+  }
+  if (m.agentSocket) {
+    args.push('-device', 'virtio-serial-pci,id=vser,addr=0x1c',
+      '-chardev', `socket,id=agent,path=${optValue(m.agentSocket)},server=on,wait=off`,
+      '-device', 'virtserialport,bus=vser.0,chardev=agent,name=netlab.agent,id=vp-agent');
+  }
   return args;
 }
 

@@ -15,7 +15,7 @@ import { QemuProcess } from './machine.ts';
 import { qemuIdentity } from './identity.ts';
 import { createRunDir, qemuWritableDir, reapStaleRuns, removeRunDir, runtimeRoot, type RunDir } from '../runtime.ts';
 import { SshMachine } from '../ssh/client.ts';
-import type { ImageInfo, KernelInfo, MachineEndpoint } from '../types.ts';
+import { AGENT_PORT_CLOSED, type ImageInfo, type KernelInfo, type MachineEndpoint } from '../types.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface MachinePlan {
@@ -57,6 +57,9 @@ process.on('exit', () => {
 export class VmSet {
   private stopped = false;
   private readonly limits = new Map<string, string>();
+  private readonly tampering = new Map<string, string[]>();
+  private readonly stoppedByHost = new Set<string>();
+  private readonly watchers: Promise<Qmp | undefined>[] = [];
   private readonly disks: { stop(): void };
   constructor(
     readonly runDir: RunDir,
@@ -74,6 +77,30 @@ export class VmSet {
       this.onEvent({ type: 'machine-limit', machine, reason });
       void this.killMachine(machine);
     });
+    for (const [name, b] of booted) this.watchers.push(this.watchAgentPort(name, b.qemu.spec));
+  }
+
+  // The grading agent holds its port open from boot on (restores included): once the set is up, QEMU
+  // reporting the guest closing it means the agent was killed, and opening it again means another
+  // program took it (to answer in the agent's place). QMP tells only a connected client.
+  private async watchAgentPort(name: string, spec: QemuMachineSpec): Promise<Qmp | undefined> {
+    if (!spec.agentSocket || !spec.qmpSocket) return undefined;
+    const qmp = await Qmp.connect(spec.qmpSocket).catch(() => undefined);
+    if (!qmp) return undefined;
+    qmp.onEvent = (event, data) => {
+      if (event !== 'VSERPORT_CHANGE' || data.id !== 'vp-agent') return;
+      const reason = data.open ? 'another program opened the grading agent\'s port' : AGENT_PORT_CLOSED;
+      const list = this.tampering.get(name) ?? [];
+      if (!list.includes(reason)) this.tampering.set(name, [...list, reason]);
+    };
+    return qmp;
+  }
+
+  /** What the host saw done to a machine's grading agent (its port closed or taken over). */
+  tamperReasons(name: string): string[] {
+    // A guest that powers off stops its agent on the way down: that is a crash, graded as one. One the
+    // host stopped (it no longer answered once its agent was gone) keeps what was seen.
+    return this.isDown(name) && !this.stoppedByHost.has(name) ? [] : this.tampering.get(name) ?? [];
   }
 
   /** Why the host stopped a machine (a limit it passed), if it did. */
@@ -100,6 +127,7 @@ export class VmSet {
   async killMachine(name: string): Promise<void> {
     const b = this.booted.get(name);
     if (!b) return;
+    this.stoppedByHost.add(name);
     await b.ssh.close().catch(() => {});
     await b.qemu.kill().catch(() => {});
   }
@@ -110,6 +138,7 @@ export class VmSet {
     this.stopped = true;
     live.delete(this);
     this.disks.stop();
+    for (const w of this.watchers) void w.then((q) => q?.close());
     // Each teardown in its own catch, so one failure does not leak the rest.
     await Promise.all([...this.booted.values()].map(async (b) => {
       await b.ssh.close().catch(() => {});
@@ -174,20 +203,28 @@ async function bootOnce(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, run
       emit({ type: 'snapshot', machine: m.name, phase: 'dropped', ms: 0, message: (err as Error).message.split('\n')[0] });
     }
   }
-  // One save per machine shape at a time: the copies that start meanwhile boot cold without saving.
-  // Each save keeps the guest's whole RAM in a file in the run folder; a class's first units all
-  // starting cold would otherwise hold one each (6 × 256 MiB) and copy them all into the cache.
-  if (!snapKey || saving.has(snapKey)) return coldBoot(m, nics, opts, runDir, emit, attempt, undefined);
-  saving.add(snapKey);
+  // One save per machine shape at a time, and the copies that start meanwhile wait for it and
+  // restore: a cold boot (which locks the kernel after loading ~370 modules) costs 10-15 s of CPU,
+  // and a class's first units all booting cold at once on 2 cores took over 90 s each.
+  if (!snapKey) return coldBoot(m, nics, opts, runDir, emit, attempt, undefined);
+  const inFlight = saving.get(snapKey);
+  if (inFlight) {
+    await inFlight.catch(() => {});
+    const saved = await findSnapshot(snapKey);
+    if (saved) return restoreOnce(m, nics, saved, opts, runDir, emit);
+    return coldBoot(m, nics, opts, runDir, emit, attempt, undefined);
+  }
+  const boot = coldBoot(m, nics, opts, runDir, emit, attempt, snapKey);
+  saving.set(snapKey, boot);
   try {
-    return await coldBoot(m, nics, opts, runDir, emit, attempt, snapKey);
+    return await boot;
   } finally {
     saving.delete(snapKey);
   }
 }
 
 /** Snapshot keys being saved by a cold boot of this process. */
-const saving = new Set<string>();
+const saving = new Map<string, Promise<Booted>>();
 
 async function createOverlay(runDir: RunDir, name: string, backing: string, format: 'raw' | 'qcow2'): Promise<string> {
   const overlay = join(runDir.path, `${name}.qcow2`);
@@ -205,11 +242,17 @@ async function openToSet(runDir: RunDir, file: string, mode = 0o660): Promise<vo
   if (runDir.identity) await chmod(file, mode);
 }
 
-function endpointFor(m: MachinePlan, opts: VmSetOptions, sshPort: number): MachineEndpoint {
+function endpointFor(m: MachinePlan, opts: VmSetOptions, sshPort: number, runDir: RunDir): MachineEndpoint {
   return {
     name: m.name, host: '127.0.0.1', port: sshPort, user: 'root',
     privateKeyPath: opts.image.sshKey, hostPublicKey: opts.image.hostPublicKey, kernelVersion: m.kernel.version,
+    agentSocket: agentSocketOf(runDir, m.name),
   };
+}
+
+// Where the host reaches a machine's grading agent: QEMU's end of its virtio-serial port.
+function agentSocketOf(runDir: RunDir, name: string): string {
+  return join(runDir.path, `${name}.agent`);
 }
 
 function specFor(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, overlay: string, sshPort: number, runDir: RunDir): QemuMachineSpec {
@@ -217,6 +260,7 @@ function specFor(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, overlay: s
     name: m.name, memoryMb: m.memoryMb, cpus: m.cpus, accel: opts.accel,
     kernel: m.kernel.kernel, initrd: m.kernel.initrd, modulesDisk: m.kernel.modulesDisk,
     rootOverlay: overlay, sshPort, nics, qmpSocket: join(runDir.path, `${m.name}.qmp`),
+    pristineDisk: opts.image.rootfs, agentSocket: agentSocketOf(runDir, m.name),
     ...(runDir.identity ? { runAs: runDir.identity } : {}),
   };
 }
@@ -261,7 +305,7 @@ async function coldBoot(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, run
       const qmp = await Qmp.connect(spec.qmpSocket!);
       try {
         if (!linkUp) throw new Error('eth0 operstate not up 3 s after ready');
-        await warmBeforeSave(m, nics, endpointFor(m, opts, sshPort), opts.signal);
+        await warmBeforeSave(m, nics, endpointFor(m, opts, sshPort, runDir), opts.signal);
         // A QEMU that dropped its privileges writes the state where it may; the save copies it over.
         const staging = runDir.identity ? await qemuWritableDir(runDir, `${m.name}.save-${attempt}`) : undefined;
         await saveSnapshot(snapKey, qmp, overlay, ramFile, [appendLine(spec)], staging);
@@ -272,7 +316,7 @@ async function coldBoot(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, run
         qmp.close();
       }
     }
-    const endpoint = endpointFor(m, opts, sshPort);
+    const endpoint = endpointFor(m, opts, sshPort, runDir);
     const ssh = await SshMachine.connect(endpoint, { timeoutMs: 30_000, signal: opts.signal });
     emit({ type: 'boot-ready', machine: m.name, ms: Date.now() - started });
     return { qemu, ssh, endpoint, nics };
@@ -310,7 +354,7 @@ async function restoreOnce(m: MachinePlan, nics: NicSpec[], snap: Snapshot, opts
     } finally {
       qmp.close();
     }
-    const endpoint = endpointFor(m, opts, sshPort);
+    const endpoint = endpointFor(m, opts, sshPort, runDir);
     const ssh = await SshMachine.connect(endpoint, { timeoutMs: 15_000, signal: opts.signal });
     // A fix-up that hangs fails the restore, which stops the VM: no kill session, no wait for it.
     const fix = await ssh.exec(restoreFixupCommand(m.name, nics), { timeout: 15_000, killInGuest: false });

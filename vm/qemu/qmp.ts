@@ -8,6 +8,8 @@ export class Qmp {
   private buf = '';
   private pending: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = [];
   private greeted: Promise<void>;
+  /** Called with every asynchronous event QEMU sends (VSERPORT_CHANGE, SHUTDOWN, ...). */
+  onEvent: ((event: string, data: Record<string, unknown>) => void) | undefined;
 
   private constructor(private readonly sock: Socket) {
     let greet!: () => void;
@@ -20,9 +22,9 @@ export class Qmp {
         const line = this.buf.slice(0, nl).trim();
         this.buf = this.buf.slice(nl + 1);
         if (!line) continue;
-        const msg = JSON.parse(line) as { QMP?: unknown; return?: unknown; error?: { desc: string }; event?: string };
+        const msg = JSON.parse(line) as { QMP?: unknown; return?: unknown; error?: { desc: string }; event?: string; data?: Record<string, unknown> };
         if (msg.QMP) greet();
-        else if (msg.event) continue;
+        else if (msg.event) this.onEvent?.(msg.event, msg.data ?? {});
         else {
           const p = this.pending.shift();
           if (msg.error) p?.reject(new InfraError(`QMP: ${msg.error.desc}`));

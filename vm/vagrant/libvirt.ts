@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { InfraError } from '../errors.ts';
 import { findTool } from '../build/host-tools.ts';
-import { processStartTime } from '../runtime.ts';
+import { processAlive } from '../runtime.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const LIBVIRT_URI = 'qemu:///system';
@@ -57,7 +57,7 @@ function daemonPid(name: string): number | undefined {
   for (const f of [`/run/libvirt/${name}.pid`, `/run/${name}.pid`]) {
     try {
       const pid = Number(readFileSync(f, 'utf8').trim());
-      if (pid > 0 && processStartTime(pid) !== undefined) return pid;
+      if (pid > 0 && processAlive(pid)) return pid;
     } catch { /* not this file */ }
   }
   return undefined;
@@ -69,7 +69,7 @@ export async function stopLibvirtIfOurs(): Promise<void> {
   startedDaemons = undefined;
   for (const pid of pids) {
     try { process.kill(pid, 'SIGTERM'); } catch { continue; }
-    for (let i = 0; i < 100 && processStartTime(pid) !== undefined; i++) await sleep(100);
+    for (let i = 0; i < 100 && processAlive(pid); i++) await sleep(100);
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
   }
 }
