@@ -113,7 +113,7 @@ function captureBlock(c: CaptureResult): string {
       + (shown < c.packetCount ? `<p class="muted">First ${shown} of ${c.packetCount} packets; download the file for all of them.</p>` : '')
     : (c.error ? '' : '<p class="muted">No packets matched.</p>');
   return `<div class="capture" id="${idFor('capture', c.name)}" data-testid="capture" data-capture="${esc(c.name)}">`
-    + `<div class="capture-head"><strong>${esc(c.name)}</strong><span class="mono muted">${esc(c.machine)}:${esc(c.interface)}</span>`
+    + `<div class="capture-head"><strong>${esc(c.name)}</strong><span class="mono muted">${esc(c.machine)}:${esc(c.interface)}</span>${c.side === 'host' ? '<span class="muted" data-testid="capture-host-side">taken on the host side of the link</span>' : ''}`
     + (c.filter ? `<span><span class="muted">filter</span> <code>${esc(c.filter)}</code></span>` : '<span class="muted">no filter</span>')
     + `<span data-testid="packet-count">${esc(c.packetCount)} packet${c.packetCount === 1 ? '' : 's'}</span>${link}</div>`
     + (c.error ? `<p class="error-text" data-testid="capture-error">${esc(c.error)}</p>` : '')

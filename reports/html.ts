@@ -19,7 +19,8 @@ const STATUS_WORD: Record<RunResult['status'], string> = { passed: 'Passed', fai
 function header(r: RunResult): string {
   const ratio = r.maxScore > 0 ? Math.max(0, Math.min(1, r.score / r.maxScore)) : r.status === 'passed' ? 1 : 0;
   const meta: [string, string][] = [
-    ['Kernel', `${esc(r.kernel.name)} <span class="muted mono">${esc(r.kernel.version)}</span>`],
+    ['Kernel', `${esc(r.kernel.name)} <span class="muted mono">${esc(r.kernel.version)}</span>`
+      + (r.kernel.locked === false ? ' <span class="muted" data-testid="kernel-unlocked">not locked: this lab lets the submission load modules, kexec and ptrace</span>' : '')],
     ['Image recipe', `<span class="mono" data-testid="image-hash">${esc(r.image.recipeHash)}</span>`],
     ['Acceleration', r.accel === 'kvm' ? 'KVM' : 'TCG <span class="muted">(emulated)</span>'],
     ['Submission', r.submission ? `<span title="${esc(r.submission.file)}">${esc(r.submission.label)}</span>` : '<span class="muted">none (reference run)</span>'],

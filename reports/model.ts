@@ -83,6 +83,8 @@ export interface CaptureResult {
   /** First packets decoded by tcpdump for the report's table. */
   packets: PacketRow[];
   error?: string;
+  /** 'host': taken outside the guest, on the host side of the machine's link (what crossed the wire). */
+  side?: 'host';
 }
 
 export interface TopologyMachine {
@@ -101,7 +103,8 @@ export interface TamperNote { machine: string; reason: string }
 
 export interface RunResult {
   lab: { name: string; title: string; dir: string };
-  kernel: { name: string; version: string };
+  /** locked: false when the lab turned the kernel lock off (absent: locked before the submission ran). */
+  kernel: { name: string; version: string; locked?: false };
   image: { recipeHash: string };
   accel: 'kvm' | 'tcg';
   submission: { file: string; label: string } | null;

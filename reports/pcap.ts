@@ -84,3 +84,13 @@ export async function decodePcap(file: string, opts: DecodeOptions = {}): Promis
   return { packetCount, packets };
 }
 
+
+/** Writes the packets of `input` that match `filter` to `output` (`tcpdump -r IN -w OUT FILTER`). */
+export async function filterPcap(input: string, output: string, filter: string, timeoutMs = 60_000): Promise<void> {
+  const { execa } = await import('execa');
+  const r = await execa(tcpdumpBin(), ['-r', input, '-w', output, ...(filter.trim() ? ['--', filter] : [])],
+    { reject: false, timeout: timeoutMs, env: { LC_ALL: 'C' }, stdin: 'ignore' });
+  const message = tcpdumpMessage(String(r.stderr ?? ''));
+  // A capture stopped mid-write ends with a partial record: what was read is written.
+  if (r.exitCode !== 0 && !/truncated dump file/.test(message)) throw new Error(message || `tcpdump exited with code ${r.exitCode}`);
+}

@@ -12,7 +12,7 @@ import { studentView } from './redact.ts';
 export interface Summary {
   schemaVersion: 1;
   lab: { name: string; title: string };
-  kernel: { name: string; version: string };
+  kernel: { name: string; version: string; locked?: false };
   imageRecipeHash: string;
   accel: RunResult['accel'];
   submission: string | null;
@@ -39,7 +39,7 @@ export function summarize(r: RunResult): Summary {
   return {
     schemaVersion: 1,
     lab: { name: r.lab.name, title: r.lab.title },
-    kernel: { name: r.kernel.name, version: r.kernel.version },
+    kernel: { name: r.kernel.name, version: r.kernel.version, ...(r.kernel.locked === false ? { locked: false as const } : {}) },
     imageRecipeHash: r.image.recipeHash,
     accel: r.accel,
     submission: r.submission?.label ?? null,

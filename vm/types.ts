@@ -15,6 +15,16 @@ export interface ImageInfo {
   packages: string[];
 }
 
+/**
+ * How netlab-init locks a machine's kernel before anything untrusted runs: `modules` are loaded on
+ * top of the networking modules it always loads; `enabled: false` leaves module loading, kexec and
+ * ptrace as the kernel booted (a lab where students load modules on purpose).
+ */
+export interface KernelLock {
+  enabled: boolean;
+  modules: string[];
+}
+
 export interface KernelInfo {
   /** As asked for: `debian:bookworm`, `local:/path/bzImage:/path/modules`. */
   name: string;
@@ -98,6 +108,14 @@ export interface MachineSet {
   /** Why the host stopped the machine for passing a limit (its disk), when it did. */
   limitReason?(name: string): string | undefined;
   killMachine(name: string): Promise<void>;
+  /**
+   * Host-side captures of a lab NIC (0 is eth1): every frame the machine sent or received on that
+   * link, recorded outside the guest. Absent where the backend cannot (Vagrant).
+   */
+  startNicCapture?(machine: string, nic: number, name: string): Promise<void>;
+  /** Where a host-side capture's pcap is (written by the backend while it runs). */
+  nicCaptureFile?(machine: string, name: string): string;
+  stopNicCapture?(machine: string, name: string): Promise<{ file: string; bytes: number; cutShort?: string }>;
   /** Everything the set started is gone when this resolves. */
   stop(): Promise<void>;
 }

@@ -14,7 +14,7 @@ export async function shellCommand(labPath: string, machine: string | undefined,
   const boot = await prepareBoot({ backend: 'qemu', kernels: names, accel, onEvent });
   const set = await startMachineSet('qemu', {
     label: lab.name, image: boot.image, accel: boot.accel, onEvent, links: lab.links,
-    machines: Object.entries(lab.machines).map(([name, m]) => ({ name, memoryMb: m.memory, cpus: m.cpus, kernel: boot.kernels.get(m.kernel ?? lab.kernel)! })),
+    machines: Object.entries(lab.machines).map(([name, m]) => ({ name, memoryMb: m.memory, cpus: m.cpus, lock: lab.lock, kernel: boot.kernels.get(m.kernel ?? lab.kernel)! })),
   });
   const stop = () => { void set.stop(); };
   process.once('SIGTERM', stop);

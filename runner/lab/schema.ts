@@ -106,6 +106,13 @@ const SubmissionSchema = z.strictObject({
   }
 }).meta({ title: 'Submission', description: 'The student\'s script: uploaded, then run once after setup (`run`), or in steps between the checks (`stages`). Omit it for a lab that only runs checks.' });
 
+const LockSchema = z.strictObject({
+  enabled: z.boolean().default(true)
+    .describe('Lock the kernel before the submission runs. `false` for a lab where students load modules, use kexec or ptrace on purpose: its report says the kernel was not locked, and a root submission can then change what the kernel tells the checks. Default true.'),
+  modules: z.array(z.string().regex(/^[a-z0-9_-]+$/, { error: 'expected a module name such as br_netfilter' })).default([])
+    .describe('Modules loaded before the lock, on top of the networking modules always loaded (bridge, veth, vxlan, macvlan, netfilter, ...): e.g. `[br_netfilter]`, which is left out by default because it sends bridged traffic through iptables. Default [].'),
+}).meta({ title: 'Kernel lock', description: 'Before the submission runs, every networking module is loaded and then module loading, kexec and ptrace are switched off for good and kernel lockdown raised to integrity, so root cannot change what the kernel tells the checks. Default: locked, no extra modules.' });
+
 const CaptureSchema = z.strictObject({
   name: name(CAPTURE_NAME, 'br', 'lowercase letters, digits, "-" and "_", starting with a letter or digit').describe('Unique name; capture checks refer to it and the report names the pcap after it. Required.'),
   on: machineRef('Machine tcpdump runs on. Required.'),
@@ -258,6 +265,7 @@ const LabObject = z.strictObject({
   machines: z.record(name(MACHINE_NAME, 'host').describe('machine name'), MachineSchema)
     .refine((m) => Object.keys(m).length > 0, { error: `expected at least one machine, found none${FIX}e.g. machines: { host: { memory: 256M } }` })
     .describe('The VMs, by name (lowercase letters, digits, "-", starting with a letter). Required, at least one.'),
+  lock: LockSchema.prefault({}),
   links: z.array(LinkSchema).prefault([]).describe('L2 segments between machines. Default [] (each VM has only its management NIC, eth0).'),
   setup: z.array(StepSchema).prefault([]).describe('Commands run, in order, before the submission. Default [].'),
   submission: SubmissionSchema.optional(),

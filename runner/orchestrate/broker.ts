@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DownMachine, TamperNote, UnitLease } from '../protocol/units.ts';
+import type { DownMachine, HostCaptureStop, TamperNote, UnitLease } from '../protocol/units.ts';
 
 // Runs in netlab-run. Its client is runner/protocol/broker-client.ts.
 
@@ -16,6 +16,9 @@ export interface BrokerHandlers {
   health?(unitId: string, waitMs: number): Promise<{ down: DownMachine[]; tampered?: TamperNote[] }>;
   /** Stops one machine that stopped answering; it stays down, with this reason. */
   kill?(unitId: string, machine: string, reason: string): Promise<void>;
+  /** Starts or stops a capture of the lab NIC of a machine on the host side of its link (UnitLease.hostCaptures). */
+  captureStart?(unitId: string, capture: string): Promise<void>;
+  captureStop?(unitId: string, capture: string): Promise<HostCaptureStop>;
 }
 
 export interface Broker { url: string; close(): Promise<void> }
@@ -27,7 +30,7 @@ export async function startBroker(h: BrokerHandlers): Promise<Broker> {
   const secret = randomBytes(24).toString('base64url');
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://broker');
-    const m = /^\/([^/]+)\/units\/([^/]+)\/(acquire|release|health|kill)$/.exec(url.pathname);
+    const m = /^\/([^/]+)\/units\/([^/]+)\/(acquire|release|health|kill|capture-start|capture-stop)$/.exec(url.pathname);
     if (!m || req.method !== 'POST' || req.headers.origin !== undefined || !sameSecret(m[1]!, secret)) { res.writeHead(404).end(); return; }
     m.splice(1, 1);
     const id = decodeURIComponent(m[1]!);
@@ -36,7 +39,9 @@ export async function startBroker(h: BrokerHandlers): Promise<Broker> {
       const body = m[2] === 'acquire' ? await h.acquire(id)
         : m[2] === 'health' ? (await h.health?.(id, Math.min(30_000, Number(q.get('wait')) || 0))) ?? { down: [] }
           : m[2] === 'kill' ? (await h.kill?.(id, q.get('machine') ?? '', q.get('reason') ?? 'stopped by the grader'), { ok: true })
-            : (await h.release(id), { ok: true });
+            : m[2] === 'capture-start' ? (await noCapture(h.captureStart)(id, q.get('capture') ?? ''), { ok: true })
+              : m[2] === 'capture-stop' ? await noCapture(h.captureStop)(id, q.get('capture') ?? '')
+                : (await h.release(id), { ok: true });
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     } catch (err) {
       const e = err as Error;
@@ -53,6 +58,10 @@ export async function startBroker(h: BrokerHandlers): Promise<Broker> {
     url: `http://127.0.0.1:${port}/${secret}`,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
+}
+
+function noCapture<A extends unknown[], R>(f: ((...a: A) => Promise<R>) | undefined): (...a: A) => Promise<R> {
+  return f ?? (() => Promise.reject(new Error('this run takes no captures on the host')));
 }
 
 function sameSecret(given: string, secret: string): boolean {

@@ -160,6 +160,7 @@ export async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>
   const broker = await startBroker({
     acquire: (id) => pool.acquire(id), release: (id) => pool.release(id, opts.keep),
     health: (id, waitMs) => pool.health(id, waitMs), kill: (id, machine, reason) => pool.kill(id, machine, reason),
+    captureStart: (id, capture) => pool.captureStart(id, capture), captureStop: (id, capture) => pool.captureStop(id, capture),
   });
   const workDir = await mkdtemp(join(tmpdir(), 'netlab-pw-'));
   const resultsFile = join(workDir, 'results.json');
@@ -213,6 +214,7 @@ function generatedRun(units: Map<string, PlannedUnit>, w: { workDir: string; out
         staffDir: u.staffDir,
         lab: { name: u.lab.name, title: u.lab.title, dir: relative(process.cwd(), u.loaded.dir) || '.' },
         kernelName: u.spec.kernel,
+        ...(u.lab.lock.enabled ? {} : { kernelUnlocked: true }),
         submission: u.spec.submission ? { file: u.spec.submission.path, label: u.spec.submission.label } : null,
         topology: topologyOf(u.lab),
         checkOrder: u.lab.checks.map((c) => c.id),

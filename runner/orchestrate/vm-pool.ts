@@ -5,7 +5,7 @@ import type { EventSink } from '../../vm/events.ts';
 import { startMachineSet, type Accel, type Backend } from '../../vm/machine-set.ts';
 import type { ImageInfo, KernelInfo, MachineSet } from '../../vm/types.ts';
 import type { Lab } from '../lab/schema.ts';
-import type { DownMachine, TamperNote, UnitLease, UnitSpec } from '../protocol/units.ts';
+import type { DownMachine, HostCaptureStop, TamperNote, UnitLease, UnitSpec } from '../protocol/units.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PoolUnit { spec: UnitSpec; lab: Lab; kernelOverride: boolean }
@@ -14,6 +14,17 @@ export interface PoolUnit { spec: UnitSpec; lab: Lab; kernelOverride: boolean }
 // at most `parallel` units at a time; a failed boot is remembered so later tests fail fast. A guest
 // that went down (powered off, crashed, killed for not answering) stays down: every later lease says
 // so, and the tests skip what needs it (a student's crash is graded, not an infrastructure error).
+// A capture of a lab NIC (eth1.. of a machine on a link) is taken on the host side of its link, where
+// the backend can: what crossed the wire, whatever the guest does to its own tcpdump or kernel.
+function hostCapturesOf(lab: Lab, set: MachineSet): Pick<UnitLease, 'hostCaptures'> {
+  if (!set.startNicCapture || !set.nicCaptureFile) return {};
+  const entries = lab.captures.flatMap((c) => {
+    const n = Number(/^eth([1-9]\d*)$/.exec(c.interface)?.[1] ?? 0);
+    return n > 0 && n <= set.nics(c.on).length ? [[c.name, { file: set.nicCaptureFile!(c.on, c.name), nic: n - 1 }] as const] : [];
+  });
+  return entries.length ? { hostCaptures: Object.fromEntries(entries) } : {};
+}
+
 export class VmPool {
   private sets = new Map<string, Promise<MachineSet>>();
   private reasons = new Map<string, Map<string, string>>();
@@ -39,7 +50,7 @@ export class VmPool {
       const u = this.units.get(id);
       if (!u) return Promise.reject(new Error(`unknown unit ${id}`));
       const machines = Object.entries(u.lab.machines).map(([name, m]) => ({
-        name, memoryMb: m.memory, cpus: m.cpus,
+        name, memoryMb: m.memory, cpus: m.cpus, lock: u.lab.lock,
         kernel: this.kernels.get(u.kernelOverride ? u.spec.kernel : (m.kernel ?? u.spec.kernel))!,
       }));
       const request = { label: u.lab.name, image: this.image, accel: this.accel, onEvent: this.onEvent, signal: this.signal, links: u.lab.links, machines };
@@ -74,6 +85,7 @@ export class VmPool {
       id, endpoints: set.endpoints(), accel: this.accel, imageHash: this.image.recipeHash, down: this.downOf(id, set),
       kernel: { name: u.spec.kernel, version: first?.kernelVersion ?? 'unknown', modulesDisk: this.kernels.get(u.spec.kernel)?.modulesDisk },
       nics: Object.fromEntries(set.names.map((n) => [n, set.nics(n).map((nic, i) => ({ name: `eth${i + 1}`, link: nic.link, mac: nic.mac }))])),
+      ...hostCapturesOf(u.lab, set),
     };
     // Lets `netlab-run shell` find these machines while the run (or --keep) is alive.
     await writeFile(join(set.runDir.path, 'lab.json'), JSON.stringify({ lab: u.lab.name, unit: id, endpoints: lease.endpoints }, null, 2));
@@ -102,6 +114,24 @@ export class VmPool {
     if (!this.reasons.has(id)) this.reasons.set(id, new Map());
     this.reasons.get(id)!.set(machine, reason);
     await set.killMachine(machine);
+  }
+
+  async captureStart(id: string, capture: string): Promise<void> {
+    const { set, c, nic } = await this.hostCapture(id, capture);
+    await set.startNicCapture!(c.on, nic, c.name);
+  }
+
+  async captureStop(id: string, capture: string): Promise<HostCaptureStop> {
+    const { set, c } = await this.hostCapture(id, capture);
+    return set.stopNicCapture!(c.on, c.name);
+  }
+
+  private async hostCapture(id: string, capture: string) {
+    const set = await this.sets.get(id);
+    const c = this.units.get(id)?.lab.captures.find((x) => x.name === capture);
+    const nic = c && set ? hostCapturesOf(this.units.get(id)!.lab, set).hostCaptures?.[c.name]?.nic : undefined;
+    if (!set || !c || nic === undefined) throw new Error(`unit ${id} has no capture ${capture} taken on the host`);
+    return { set, c, nic };
   }
 
   async release(id: string, keep: boolean): Promise<void> {

@@ -3,6 +3,7 @@ import type { CheckResult, CommandRecord } from '../../reports/model.ts';
 import type { Machine } from '../../vm/types.ts';
 import { judgeCapture, judgePartial, judgeRun, pointsFor, type Verdict } from '../lab/grade.ts';
 import type { CaptureCheck, CaptureSpec, Check, RunCheck } from '../lab/schema.ts';
+import { decodePcap } from '../../reports/pcap.ts';
 import { countCaptureCommand, record } from './guest-commands.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -52,12 +53,28 @@ export async function runCommandCheck(check: RunCheck, machine: Machine, step: S
   }
 }
 
-export async function runCaptureCheck(check: CaptureCheck, capture: CaptureSpec, machineOf: (name: string) => Machine, step: Step): Promise<CheckResult> {
+/** hostFile: the capture is taken on the host side of its link; its packets are counted there. */
+// The capture's own filter and the check's, over the unfiltered frames the host recorded.
+async function countOnHost(file: string, capture: CaptureSpec, check: CaptureCheck, attempt: number): Promise<CommandRecord> {
+  const filter = [capture.filter, check.expect.packets].filter((f) => f.trim()).map((f) => `(${f})`).join(' and ');
+  const t0 = Date.now();
+  const base = { phase: 'check', machine: 'host', command: `tcpdump -r ${capture.name}.pcap${filter ? ` '${filter}'` : ''} | count`, attempt, timedOut: false, truncated: false } as const;
+  try {
+    const { packetCount } = await decodePcap(file, { filter, limit: 0, timeoutMs: check.timeout });
+    return { ...base, exitCode: 0, stdout: `${packetCount}\n`, stderr: '', durationMs: Date.now() - t0 };
+  } catch (err) {
+    return { ...base, exitCode: 1, stdout: '', stderr: (err as Error).message, durationMs: Date.now() - t0 };
+  }
+}
+
+export async function runCaptureCheck(check: CaptureCheck, capture: CaptureSpec, machineOf: (name: string) => Machine, step: Step, hostFile?: string): Promise<CheckResult> {
   const started = Date.now();
   const commands: CommandRecord[] = [];
   try {
-    const v = await poll(check, (n) => step(`[${capture.on}] count '${check.expect.packets}' in capture ${capture.name}`, async () => {
-      const r = await record(machineOf(capture.on), 'check', countCaptureCommand(capture.name, check.expect.packets), { timeout: check.timeout, attempt: n });
+    const v = await poll(check, (n) => step(`[${hostFile ? 'host' : capture.on}] count '${check.expect.packets}' in capture ${capture.name}`, async () => {
+      const r = hostFile
+        ? await countOnHost(hostFile, capture, check, n)
+        : await record(machineOf(capture.on), 'check', countCaptureCommand(capture.name, check.expect.packets), { timeout: check.timeout, attempt: n });
       if (commands.length >= 2) commands.pop();
       commands.push(r);
       if (r.exitCode !== 0) return { pass: false, expected: judgeCapture(check, 0).expected, got: `capture could not be read: ${(r.stderr || r.stdout).trim()}` };

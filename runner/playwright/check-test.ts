@@ -62,7 +62,7 @@ export async function checkTest(check: Check, ctx: CheckContext, vms: LabVms, te
 function runCheck(check: Check, ctx: CheckContext, vms: LabVms, on: string): Promise<CheckResult> {
   const machine = (n: string) => vms.trusted.get(n)!;
   if (check.kind === 'run') return runCommandCheck(check, machine(check.on), ctx.step);
-  if (check.kind === 'capture') return runCaptureCheck(check, ctx.lab.captures.find((c) => c.name === check.capture)!, machine, ctx.step);
+  if (check.kind === 'capture') return runCaptureCheck(check, ctx.lab.captures.find((c) => c.name === check.capture)!, machine, ctx.step, vms.lease.hostCaptures?.[check.capture]?.file);
   return runSpecCheck(check, specFunction(ctx.specs, check.spec), { machines: vms.trusted, down: vms.down, defaultMachine: on, kernel: vms.lease.kernel, step: ctx.step });
 }
 

@@ -1,14 +1,14 @@
 // Runs in Playwright's workers.
 import type { TestInfo } from '@playwright/test';
 import type { CaptureResult, CheckResult, CommandRecord } from '../../reports/model.ts';
-import { decodePcap } from '../../reports/pcap.ts';
+import { decodePcap, filterPcap } from '../../reports/pcap.ts';
 import { DownloadTooLargeError } from '../../vm/errors.ts';
 import { execBatch } from '../../vm/ssh/exec-batch.ts';
 import { DMESG_HEALTH_COMMAND, DMESG_PROBLEMS } from '../lab/requires.ts';
 import type { CaptureSpec, Lab } from '../lab/schema.ts';
 import { capturePath, OUTPUT_LIMIT, stopCaptureCommand } from './guest-commands.ts';
 import { brokerClient } from '../protocol/broker-client.ts';
-import type { TamperNote } from '../protocol/units.ts';
+import type { HostCaptureStop, TamperNote } from '../protocol/units.ts';
 import { attachJson, PCAP_ATTACHMENT } from '../protocol/wire.ts';
 import type { LabVms } from './unit-vms.ts';
 
@@ -16,8 +16,8 @@ import type { LabVms } from './unit-vms.ts';
 // in them), then the pcaps fetched and decoded while each machine runs its collect commands and the
 // dmesg health read in one batch (one exec per machine: each exec costs ~100 ms of emulated CPU).
 export async function finalState(lab: Lab, vms: LabVms, unitId: string, testInfo: TestInfo): Promise<void> {
-  const live = lab.captures.filter((c) => !vms.down.has(c.on));
-  const stopped = await Promise.all(live.map((c) => vms.trusted.get(c.on)!.exec(stopCaptureCommand(c.name), { timeout: 15_000 }).then(() => undefined, (err: Error) => err)));
+  const live = lab.captures.filter((c) => !vms.down.has(c.on) || vms.lease.hostCaptures?.[c.name]);
+  const stopped = await Promise.all(live.map((c) => stopCapture(c, vms).then(() => undefined, (err: Error) => err)));
   const stopErrors = new Map(live.map((c, i) => [c.name, stopped[i]]));
   const [captures, perMachine] = await Promise.all([
     Promise.all(lab.captures.map((c) => fetchCapture(c, vms, testInfo, stopErrors.get(c.name)))),
@@ -29,8 +29,19 @@ export async function finalState(lab: Lab, vms: LabVms, unitId: string, testInfo
   await attachJson(testInfo, 'netlab-final', { captures, collected, health, ...(tampered.length ? { tampered } : {}) });
 }
 
+// A capture on the host side of a link is stopped by the host (its file is the host's); the others by
+// the guest's trusted tcpdump.
+const hostStops = new Map<string, Promise<HostCaptureStop>>();
+function stopCapture(c: CaptureSpec, vms: LabVms): Promise<unknown> {
+  if (!vms.lease.hostCaptures?.[c.name]) return vms.trusted.get(c.on)!.exec(stopCaptureCommand(c.name), { timeout: 15_000 });
+  const p = brokerClient().captureStop(vms.lease.id, c.name);
+  hostStops.set(`${vms.lease.id}/${c.name}`, p);
+  return p;
+}
+
 async function fetchCapture(c: CaptureSpec, vms: LabVms, testInfo: TestInfo, stopError: Error | undefined): Promise<CaptureResult> {
   const capture: CaptureResult = { name: c.name, machine: c.on, interface: c.interface, filter: c.filter, file: `captures/${c.name}.pcap`, packetCount: 0, packets: [] };
+  if (vms.lease.hostCaptures?.[c.name]) return fetchHostCapture(c, vms, testInfo, capture, stopError);
   if (vms.down.has(c.on)) {
     capture.error = `capture ${c.name} is lost: machine ${c.on} is down (${vms.down.get(c.on)})`;
     return capture;
@@ -47,6 +58,26 @@ async function fetchCapture(c: CaptureSpec, vms: LabVms, testInfo: TestInfo, sto
     capture.error = err instanceof DownloadTooLargeError
       ? `capture ${c.name} on ${c.on}:${c.interface} was not kept: ${err.message}`
       : `capture ${c.name} on ${c.on}:${c.interface} has no packets file (${(err as Error).message.split('\n')[0]})`;
+  }
+  return capture;
+}
+
+// The host recorded every frame of the link; the capture's filter is applied here. It holds what
+// crossed the wire until the machine went down, if it did.
+async function fetchHostCapture(c: CaptureSpec, vms: LabVms, testInfo: TestInfo, capture: CaptureResult, stopError: Error | undefined): Promise<CaptureResult> {
+  capture.side = 'host';
+  try {
+    if (stopError) throw stopError;
+    const stop = await hostStops.get(`${vms.lease.id}/${c.name}`)!;
+    const local = testInfo.outputPath(`${c.name}.pcap`);
+    await filterPcap(stop.file, local, c.filter);
+    const decoded = await decodePcap(local, { limit: 200 });
+    capture.packetCount = decoded.packetCount;
+    capture.packets = decoded.packets;
+    if (stop.cutShort) capture.error = `capture ${c.name} on ${c.on}:${c.interface} is incomplete: ${stop.cutShort}`;
+    await testInfo.attach(`${PCAP_ATTACHMENT}${c.name}`, { path: local, contentType: 'application/vnd.tcpdump.pcap' });
+  } catch (err) {
+    capture.error = `capture ${c.name} on ${c.on}:${c.interface} (host side of the link) has no packets file (${(err as Error).message.split('\n')[0]})`;
   }
   return capture;
 }

@@ -17,6 +17,8 @@ export interface UnitMeta {
   outDir: string;
   lab: RunResult['lab'];
   kernelName: string;
+  /** The lab turned the kernel lock off (lab.yaml lock.enabled: false). */
+  kernelUnlocked?: boolean;
   submission: RunResult['submission'];
   topology: RunResult['topology'];
   checkOrder: string[];
@@ -175,7 +177,7 @@ export default class NetlabReporter implements Reporter {
       : !kernelSick && checks.length === unit.meta.checkOrder.length && checks.every((c) => c.status === 'passed' || c.status === 'skipped') ? 'passed' : 'failed';
     return {
       lab: unit.meta.lab,
-      kernel: { name: unit.meta.kernelName, version: unit.lease?.kernel.version ?? 'unknown' },
+      kernel: { name: unit.meta.kernelName, version: unit.lease?.kernel.version ?? 'unknown', ...(unit.meta.kernelUnlocked ? { locked: false } : {}) },
       image: { recipeHash: unit.lease?.imageHash ?? 'unknown' },
       accel: unit.lease?.accel ?? 'tcg',
       submission: unit.meta.submission,

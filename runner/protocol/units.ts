@@ -22,7 +22,16 @@ export interface UnitLease {
   nics: Record<string, { name: string; link: string; mac: string }[]>;
   /** Machines that went down during the run (a guest powered off, crashed, or stopped answering). */
   down: DownMachine[];
+  /**
+   * The lab's captures of a link between machines (an interface eth1.. of a lab NIC), taken on the
+   * host side of the link, by capture name: the pcap file (unfiltered) on the host. Absent where the
+   * backend cannot (Vagrant): the guest's trusted tcpdump takes them.
+   */
+  hostCaptures?: Record<string, { file: string; nic: number }>;
 }
+
+/** What a host-side capture recorded, when it stopped. */
+export interface HostCaptureStop { file: string; bytes: number; cutShort?: string }
 
 export interface DownMachine { machine: string; reason: string }
 

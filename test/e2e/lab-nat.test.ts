@@ -41,6 +41,12 @@ test(`the reference solution grades ${MAX}/${MAX}, its three stages in the setup
   assert.match(html, /bash nat\.sh masquerade/);
   assert.match(html, /bash nat\.sh publish/);
   // The capture on the outside tells the stages apart: first the private source, then the host's.
+  // It is the wire's, recorded on the host side of the link, and the report says so; its packets
+  // are the filter's (ip) only.
+  const wan = result.captures.find((c) => c.name === 'wan')!;
+  assert.equal(wan.side, 'host');
+  assert.match(html, /data-testid="capture-host-side"/);
+  assert.equal((await execa('tcpdump', ['-r', join(dir, 'captures/wan.pcap'), '-nn', 'not ip'])).stdout.trim(), '');
   const pcap = join(dir, 'captures/wan.pcap');
   const lines = (await execa('tcpdump', ['-r', pcap, '-nn', 'icmp[icmptype] == icmp-echo'])).stdout.split('\n').filter(Boolean);
   const firstPrivate = lines.findIndex((l) => / IP 172\.17\.0\.2 > 203\.0\.113\.10: ICMP echo request/.test(l));

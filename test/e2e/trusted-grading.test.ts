@@ -55,3 +55,17 @@ test('forgeries earn exactly what they built, and staff see what they tried', as
     await rm(out, { recursive: true, force: true });
   }
 });
+
+test('a lab that turns the kernel lock off can load modules, and its report says the kernel was not locked', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'netlab-unlocked-'));
+  try {
+    const r = await runCli([join('test', 'fixtures', 'labs', 'unlocked'), '--out', out], { timeoutMs: 5 * 60_000 });
+    assert.equal(r.exitCode, 0, r.all);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    assert.equal(summary.kernel.locked, false);
+    assert.deepEqual([summary.score, summary.maxScore], [2, 2]);
+    assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /data-testid="kernel-unlocked"/);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});

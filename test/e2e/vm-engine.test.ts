@@ -9,6 +9,7 @@ import { ensureImage } from '../../vm/build/image.ts';
 import { ensureKernel } from '../../vm/build/kernel.ts';
 import { InfraError } from '../../vm/errors.ts';
 import { startVmSet } from '../../vm/qemu/machine-set.ts';
+import { decodePcap } from '../../reports/pcap.ts';
 import { succeed } from '../helpers/wait.ts';
 import { bootMachines } from '../helpers/vms.ts';
 import { alive, processesNaming, qemuPidsUnder } from '../helpers/processes.ts';
@@ -61,8 +62,13 @@ test('one machine: ip -br link over SSH, exec results, SFTP both ways, and nothi
     assert.equal((await m.exec('cat /root/up.txt')).stdout, '你好, bridge\n');
     await m.download('/etc/hostname', join(dir, 'down.txt'));
     assert.equal((await readFile(join(dir, 'down.txt'), 'utf8')).trim(), 'solo');
-    // The lab's kernel modules load in the guest.
-    await succeed(m, 'modprobe bridge && modprobe veth && modprobe vxlan && modprobe macvlan && modprobe br_netfilter && modprobe nf_nat');
+    // The kernel was locked before NETLAB-READY: the lab's modules are loaded, and loading any other
+    // (br_netfilter is left out by default) is refused for good, to root too.
+    await succeed(m, 'for mod in bridge veth vxlan macvlan nf_nat nf_tables; do [ -d /sys/module/$mod ] || { echo $mod; exit 1; }; done');
+    assert.equal((await succeed(m, 'cat /proc/sys/kernel/modules_disabled /proc/sys/kernel/kexec_load_disabled /proc/sys/kernel/yama/ptrace_scope')).split('\n').join(' ').trim(), '1 1 3');
+    const refused = await m.exec('modprobe br_netfilter');
+    assert.notEqual(refused.exitCode, 0);
+    assert.match(refused.stderr, /Operation not permitted/);
   } finally {
     await set.stop();
   }
@@ -78,16 +84,26 @@ test('two machines on a segment: ARP, ping, VXLAN on UDP 4789, MTU as configured
     assert.match(await succeed(a, 'cat /sys/class/net/eth1/mtu'), /^1400/);
     await succeed(a, 'ip link set eth1 up && ip addr add 192.168.56.11/24 dev eth1');
     await succeed(b, 'ip link set eth1 up && ip addr add 192.168.56.12/24 dev eth1');
+    // b's side of the link recorded on the host (QEMU's filter-dump), outside the guest: b's own
+    // capture programs and files play no part, so b removing tcpdump changes nothing.
+    await set.startNicCapture('b', 0, 'wire');
+    await succeed(b, 'rm -f /usr/bin/tcpdump /usr/sbin/tcpdump');
     assert.match(await succeed(a, 'ping -c 2 -W 2 192.168.56.12'), /2 received/);
+    const wire = await set.stopNicCapture('b', 'wire');
+    assert.equal(wire.file, set.nicCaptureFile('b', 'wire'));
+    const icmp = await decodePcap(wire.file, { filter: 'icmp' });
+    assert.equal(icmp.packetCount, 4, JSON.stringify(icmp.packets));
+    assert.ok(icmp.packets.some((p) => /192\.168\.56\.11 > 192\.168\.56\.12: ICMP echo request/.test(p.summary)), JSON.stringify(icmp.packets));
+    assert.ok(icmp.packets.some((p) => /192\.168\.56\.12 > 192\.168\.56\.11: ICMP echo reply/.test(p.summary)), JSON.stringify(icmp.packets));
     assert.match(await succeed(a, 'ip neigh show 192.168.56.12'), /lladdr/);
     const vx = (local: string, remote: string, inner: string) =>
       `ip link add vxlan256 type vxlan id 256 remote ${remote} local ${local} dstport 4789 dev eth1 && ip addr add ${inner}/24 dev vxlan256 && ip link set vxlan256 up`;
     await succeed(a, vx('192.168.56.11', '192.168.56.12', '10.200.0.1'));
     await succeed(b, vx('192.168.56.12', '192.168.56.11', '10.200.0.2'));
-    // Watch the underlay on b while a pings through the tunnel.
-    await succeed(b, '(timeout 20 tcpdump -i eth1 -nn -c 4 udp port 4789 > /tmp/vx.txt 2>/dev/null &) ; sleep 1');
+    // Watch the underlay on a's guest (b no longer has tcpdump) while a pings through the tunnel.
+    await succeed(a, '(timeout 20 tcpdump -i eth1 -nn -c 4 udp port 4789 > /tmp/vx.txt 2>/dev/null &) ; sleep 1');
     assert.match(await succeed(a, 'ping -c 3 -W 2 10.200.0.2'), /3 received/);
-    const seen = await succeed(b, 'for i in $(seq 20); do [ $(wc -l < /tmp/vx.txt) -ge 4 ] && break; sleep 0.5; done; cat /tmp/vx.txt');
+    const seen = await succeed(a, 'for i in $(seq 20); do [ $(wc -l < /tmp/vx.txt) -ge 4 ] && break; sleep 0.5; done; cat /tmp/vx.txt');
     assert.ok(seen.split('\n').filter((l) => /192\.168\.56\.1[12]\.\d+ > 192\.168\.56\.1[12]\.4789: VXLAN/.test(l)).length >= 4, seen);
   } finally {
     await set.stop();

@@ -204,3 +204,26 @@ test('the broker: a lease lists down machines; health waits for one to go down; 
     await broker.close();
   }
 });
+
+test('the broker starts and stops a capture on the host side of a link; without the backend\'s support, a clear error', async () => {
+  const { startBroker } = await import('../../runner/orchestrate/broker.ts');
+  const { brokerClient, BrokerError } = await import('../../runner/protocol/broker-client.ts');
+  const calls: string[] = [];
+  const base = { acquire: async () => { throw new Error('unused'); }, release: async () => {} };
+  const broker = await startBroker({
+    ...base,
+    captureStart: async (id, capture) => { calls.push(`start ${id} ${capture}`); },
+    captureStop: async (id, capture) => { calls.push(`stop ${id} ${capture}`); return { file: '/run/x/wan.pcap', bytes: 24 }; },
+  });
+  const without = await startBroker(base);
+  try {
+    const client = brokerClient(broker.url);
+    await client.captureStart('alice', 'wan');
+    assert.deepEqual(await client.captureStop('alice', 'wan'), { file: '/run/x/wan.pcap', bytes: 24 });
+    assert.deepEqual(calls, ['start alice wan', 'stop alice wan']);
+    await assert.rejects(brokerClient(without.url).captureStart('alice', 'wan'), (e) => e instanceof BrokerError && /no captures on the host/.test(e.message));
+  } finally {
+    await broker.close();
+    await without.close();
+  }
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { macFor, qemuArgs, type QemuMachineSpec } from '../../vm/qemu/args.ts';
+import { macFor, qemuArgs, type QemuMachineSpec, lockParams } from '../../vm/qemu/args.ts';
 import { planLinks } from '../../vm/qemu/links.ts';
 
 const base: QemuMachineSpec = {
@@ -80,6 +80,13 @@ test('root overlay is the first virtio disk, modules disk second and read-only',
 test('the kernel command line names the machine and panics off', () => {
   const [append] = argAfter(qemuArgs({ ...base, cmdline: ['netlab.x=1'] }), '-append');
   assert.equal(append, 'console=ttyS0 panic=-1 quiet init_on_free=1 tsc=reliable netlab.hostname=host netlab.x=1');
+});
+
+test('the kernel lock travels as kernel parameters: none by default, extra modules, or off', () => {
+  assert.deepEqual(lockParams(undefined), []);
+  assert.deepEqual(lockParams({ enabled: true, modules: [] }), []);
+  assert.deepEqual(lockParams({ enabled: true, modules: ['br_netfilter', 'nbd'] }), ['netlab.modules=br_netfilter,nbd']);
+  assert.deepEqual(lockParams({ enabled: false, modules: ['br_netfilter'] }), ['netlab.lock=0']);
 });
 
 test('lab NICs: dgram pairs for two machines, fixed PCI slots, MTU passed to the guest', () => {

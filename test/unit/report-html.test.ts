@@ -144,3 +144,13 @@ test('topology SVG draws machines named only by links and links named only by in
   assert.ok(svg.includes('data-link="overlay"'));
   assert.equal(topologySvg({ machines: [], links: [] }), '');
 });
+
+test('the header says when the lab left the kernel unlocked; a capture of a link says it was taken on the host', () => {
+  const r = sampleResult();
+  assert.doesNotMatch(renderHtml(r), /data-testid="kernel-unlocked"|data-testid="capture-host-side"/);
+  r.kernel = { ...r.kernel, locked: false };
+  r.captures[0]!.side = 'host';
+  const html = renderHtml(r);
+  assert.match(html, /data-testid="kernel-unlocked">not locked/);
+  assert.match(html, /data-testid="capture-host-side">taken on the host side of the link/);
+});

@@ -298,3 +298,12 @@ test('the JSON Schema accepts what the loader accepts (input side: "60s", "256M"
   assert.equal(props.kernel?.default, 'debian:bookworm');
   assert.deepEqual(props.setup?.default, []);
 });
+
+test('lock: locked with no extra modules by default; extra modules and the opt-out are read; a bad module name is named', () => {
+  assert.deepEqual(validLab(base()).lock, { enabled: true, modules: [] });
+  assert.deepEqual(validLab({ ...base(), lock: { modules: ['br_netfilter'] } }).lock, { enabled: true, modules: ['br_netfilter'] });
+  assert.deepEqual(validLab({ ...base(), lock: { enabled: false } }).lock, { enabled: false, modules: [] });
+  const i = only({ ...base(), lock: { modules: ['br netfilter; reboot'] } });
+  assert.deepEqual(i.path, ['lock', 'modules', 0]);
+  assert.match(i.message, /module name such as br_netfilter/);
+});

@@ -1,6 +1,7 @@
 // The QEMU command line as a pure function of a machine's shape, so it is testable without QEMU and
 // identical between a cold boot and a later snapshot restore (migration needs the same devices).
 
+import type { KernelLock } from '../types.ts';
 export type Accel = 'kvm' | 'tcg';
 
 export interface NicSpec {
@@ -59,6 +60,13 @@ export function managementMac(): string {
 // tsc=reliable: QEMU's TSC follows the host's clock, but the guest's clocksource watchdog, comparing
 // it with the ACPI timer while a starved vCPU loads the kernel lock's ~370 modules, took it for
 // unstable at every boot here, and a guest without its TSC is never saved as a snapshot.
+/** The kernel parameters netlab-init reads for the lock (none for the default lock). */
+export function lockParams(lock: KernelLock | undefined): string[] {
+  if (!lock) return [];
+  if (!lock.enabled) return ['netlab.lock=0'];
+  return lock.modules.length ? [`netlab.modules=${lock.modules.join(',')}`] : [];
+}
+
 export function appendLine(m: Pick<QemuMachineSpec, 'name' | 'cmdline'>): string {
   return ['console=ttyS0', 'panic=-1', 'quiet', 'init_on_free=1', 'tsc=reliable', `netlab.hostname=${m.name}`, ...(m.cmdline ?? [])].join(' ');
 }

@@ -8,14 +8,15 @@ import { diskLimit, watchDisks } from './disk-watch.ts';
 import { noEvents, type EventSink } from '../events.ts';
 import { planLinks, startSwitch, type LinkDef } from './links.ts';
 import { freePort } from './ports.ts';
-import { appendLine, type Accel, type NicSpec, type QemuMachineSpec } from './args.ts';
+import { appendLine, lockParams, type Accel, type NicSpec, type QemuMachineSpec } from './args.ts';
 import { Qmp } from './qmp.ts';
+import { NicCaptures, type NicCaptureResult } from './nic-capture.ts';
 import { dropSnapshot, findSnapshot, loadSnapshotState, restoreFixupCommand, saveSnapshot, snapshotKey, snapshotsEnabled, type Snapshot } from './snapshot.ts';
 import { QemuProcess } from './machine.ts';
 import { qemuIdentity } from './identity.ts';
 import { createRunDir, qemuWritableDir, reapStaleRuns, removeRunDir, runtimeRoot, type RunDir } from '../runtime.ts';
 import { SshMachine } from '../ssh/client.ts';
-import { AGENT_PORT_CLOSED, type ImageInfo, type KernelInfo, type MachineEndpoint } from '../types.ts';
+import { AGENT_PORT_CLOSED, type ImageInfo, type KernelInfo, type KernelLock, type MachineEndpoint } from '../types.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface MachinePlan {
@@ -23,6 +24,8 @@ export interface MachinePlan {
   memoryMb: number;
   cpus: number;
   kernel: KernelInfo;
+  /** The kernel lock netlab-init applies before NETLAB-READY (default: locked, the usual modules). */
+  lock?: KernelLock;
 }
 
 export interface VmSetOptions {
@@ -59,7 +62,8 @@ export class VmSet {
   private readonly limits = new Map<string, string>();
   private readonly tampering = new Map<string, string[]>();
   private readonly stoppedByHost = new Set<string>();
-  private readonly watchers: Promise<Qmp | undefined>[] = [];
+  private readonly watchers = new Map<string, Promise<Qmp | undefined>>();
+  private readonly captures: NicCaptures;
   private readonly disks: { stop(): void };
   constructor(
     readonly runDir: RunDir,
@@ -77,16 +81,19 @@ export class VmSet {
       this.onEvent({ type: 'machine-limit', machine, reason });
       void this.killMachine(machine);
     });
-    for (const [name, b] of booted) this.watchers.push(this.watchAgentPort(name, b.qemu.spec));
+    for (const [name, b] of booted) this.watchers.set(name, this.watchQmp(name, b.qemu.spec));
+    this.captures = new NicCaptures(runDir, (machine) => this.watchers.get(machine) ?? Promise.resolve(undefined));
   }
 
-  // The grading agent holds its port open from boot on (restores included): once the set is up, QEMU
-  // reporting the guest closing it means the agent was killed, and opening it again means another
-  // program took it (to answer in the agent's place). QMP tells only a connected client.
-  private async watchAgentPort(name: string, spec: QemuMachineSpec): Promise<Qmp | undefined> {
-    if (!spec.agentSocket || !spec.qmpSocket) return undefined;
+  // One QMP connection per machine for the set's life: host-side captures of its NICs go through it,
+  // and it watches the grading agent's port. The agent holds that port open from boot on (restores
+  // included): once the set is up, QEMU reporting the guest closing it means the agent was killed,
+  // and opening it again means another program took it (to answer in the agent's place). QMP tells
+  // only a connected client.
+  private async watchQmp(name: string, spec: QemuMachineSpec): Promise<Qmp | undefined> {
+    if (!spec.qmpSocket) return undefined;
     const qmp = await Qmp.connect(spec.qmpSocket).catch(() => undefined);
-    if (!qmp) return undefined;
+    if (!qmp || !spec.agentSocket) return qmp;
     qmp.onEvent = (event, data) => {
       if (event !== 'VSERPORT_CHANGE' || data.id !== 'vp-agent') return;
       const reason = data.open ? 'another program opened the grading agent\'s port' : AGENT_PORT_CLOSED;
@@ -102,6 +109,12 @@ export class VmSet {
     // host stopped (it no longer answered once its agent was gone) keeps what was seen.
     return this.isDown(name) && !this.stoppedByHost.has(name) ? [] : this.tampering.get(name) ?? [];
   }
+
+  /** Starts recording lab NIC `nic` (0 is eth1) of a machine on the host side of its link, as capture `name`. */
+  startNicCapture(machine: string, nic: number, name: string): Promise<void> { return this.captures.start(machine, nic, name); }
+  /** Stops a host-side capture and says where its pcap is. */
+  stopNicCapture(machine: string, name: string): Promise<NicCaptureResult> { return this.captures.stop(machine, name); }
+  nicCaptureFile(machine: string, name: string): string { return this.captures.fileFor(machine, name); }
 
   /** Why the host stopped a machine (a limit it passed), if it did. */
   limitReason(name: string): string | undefined { return this.limits.get(name); }
@@ -138,7 +151,8 @@ export class VmSet {
     this.stopped = true;
     live.delete(this);
     this.disks.stop();
-    for (const w of this.watchers) void w.then((q) => q?.close());
+    this.captures.close();
+    for (const w of this.watchers.values()) void w.then((q) => q?.close());
     // Each teardown in its own catch, so one failure does not leak the rest.
     await Promise.all([...this.booted.values()].map(async (b) => {
       await b.ssh.close().catch(() => {});
@@ -191,7 +205,7 @@ async function bootWithRetry(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions
 
 async function bootOnce(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, runDir: RunDir, emit: EventSink, attempt: number): Promise<Booted> {
   const snapKey = snapshotsEnabled()
-    ? await snapshotKey({ image: opts.image, kernel: m.kernel, memoryMb: m.memoryMb, cpus: m.cpus, accel: opts.accel, nics })
+    ? await snapshotKey({ image: opts.image, kernel: m.kernel, memoryMb: m.memoryMb, cpus: m.cpus, accel: opts.accel, nics, lock: lockParams(m.lock) })
     : undefined;
   const snap = snapKey ? await findSnapshot(snapKey) : undefined;
   if (snap && snapKey) {
@@ -260,7 +274,7 @@ function specFor(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, overlay: s
     name: m.name, memoryMb: m.memoryMb, cpus: m.cpus, accel: opts.accel,
     kernel: m.kernel.kernel, initrd: m.kernel.initrd, modulesDisk: m.kernel.modulesDisk,
     rootOverlay: overlay, sshPort, nics, qmpSocket: join(runDir.path, `${m.name}.qmp`),
-    pristineDisk: opts.image.rootfs, agentSocket: agentSocketOf(runDir, m.name),
+    pristineDisk: opts.image.rootfs, agentSocket: agentSocketOf(runDir, m.name), cmdline: lockParams(m.lock),
     ...(runDir.identity ? { runAs: runDir.identity } : {}),
   };
 }

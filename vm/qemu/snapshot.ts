@@ -21,6 +21,8 @@ export interface SnapshotShape {
   cpus: number;
   accel: Accel;
   nics: NicSpec[];
+  /** The lock's kernel parameters: a snapshot is of a kernel locked one way. */
+  lock: string[];
 }
 
 export interface Snapshot {
@@ -48,7 +50,7 @@ async function fileIdentity(path: string): Promise<string> {
 export async function snapshotKey(s: SnapshotShape): Promise<string> {
   const files = await Promise.all([s.image.rootfs, s.kernel.kernel, s.kernel.initrd, s.kernel.modulesDisk].map(fileIdentity));
   return recipeHash('snapshot-v7', s.image.recipeHash, s.kernel.version, files, s.memoryMb, s.cpus, s.accel,
-    s.nics.map((n) => n.mtu ?? 1500), await qemuVersion());
+    s.nics.map((n) => n.mtu ?? 1500), s.lock, await qemuVersion());
 }
 
 export function snapshotsEnabled(): boolean {

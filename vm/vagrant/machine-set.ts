@@ -15,17 +15,17 @@ import {
   staleLibvirtPrefixes, stopLibvirtIfOurs, stopLibvirtIfOursSync, virsh,
 } from './libvirt.ts';
 import { freeUdpPort } from '../qemu/ports.ts';
-import { macFor, managementMac } from '../qemu/args.ts';
+import { lockParams, macFor, managementMac } from '../qemu/args.ts';
 import { createRunDir, removeRunDir, runOwnerAlive, runtimeRoot, type RunDir } from '../runtime.ts';
 import { SshMachine } from '../ssh/client.ts';
-import type { ImageInfo, KernelInfo, MachineEndpoint, MachineSet } from '../types.ts';
+import type { ImageInfo, KernelInfo, KernelLock, MachineEndpoint, MachineSet } from '../types.ts';
 import { addBox, boxStore, ensureBoxFile, vagrantEnv } from './box.ts';
 import { domainName, parseSshConfig, vagrantfileFor, type VagrantMachinePlan } from './vagrantfile.ts';
 
 export interface VagrantSetOptions {
   label: string;
   image: ImageInfo;
-  machines: { name: string; memoryMb: number; cpus: number; kernel: KernelInfo }[];
+  machines: { name: string; memoryMb: number; cpus: number; kernel: KernelInfo; lock?: KernelLock }[];
   links?: LinkDef[];
   onEvent?: EventSink;
   signal?: AbortSignal;
@@ -154,6 +154,7 @@ async function startUnguarded(opts: VagrantSetOptions, emit: EventSink): Promise
       name: m.name, memoryMb: m.memoryMb, cpus: m.cpus, kernel: m.kernel.kernel, initrd: m.kernel.initrd, modulesDisk: m.kernel.modulesDisk,
       mgmtMac: managementMac().replace(/:01$/, `:${(i + 1).toString(16).padStart(2, '0')}`),
       nics: (nics.get(m.name) ?? []).map((n) => ({ mac: n.mac, localPort: n.localPort, peerPort: n.peerPort })),
+      params: lockParams(m.lock),
     }));
     const net = await createMgmtNetwork(prefix, runDir.path, machines.map((m) => ({ mac: m.mgmtMac, name: m.name })));
     await writeFile(join(runDir.path, 'Vagrantfile'), vagrantfileFor({

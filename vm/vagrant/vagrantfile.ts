@@ -16,6 +16,8 @@ export interface VagrantMachinePlan {
   initrd: string;
   modulesDisk: string;
   mgmtMac: string;
+  /** Extra `netlab.*` kernel parameters (the kernel lock's). */
+  params?: string[];
   /** Lab NICs, eth1.. in this order. */
   nics: VagrantNic[];
 }
@@ -73,7 +75,7 @@ function machineBlock(p: VagrantPlan, m: VagrantMachinePlan): string[] {
       `      libvirt__tunnel_ip: "127.0.0.1", libvirt__tunnel_port: ${nic.peerPort}, libvirt__mac: ${rb(nic.mac)}`,
     );
   }
-  const cmdline = `console=ttyS0 panic=-1 quiet netlab.hostname=${m.name} netlab.ip=dhcp netlab.gw=none`;
+  const cmdline = `console=ttyS0 panic=-1 quiet netlab.hostname=${m.name} netlab.ip=dhcp netlab.gw=none${(m.params ?? []).map((p) => ` ${p}`).join('')}`;
   lines.push(
     '    m.vm.provider :libvirt do |lv|',
     '      lv.driver = "qemu"',
