@@ -122,9 +122,11 @@ test('hostile submissions cannot hurt the host, the run or another student; kill
 
   const rows = Object.fromEntries(gradebook(out).map((r) => [r.student, r]));
   assert.deepEqual(Object.keys(rows).sort(), Object.keys(STUDENTS).sort(), 'nothing lost');
-  // The reference: full marks, in its normal time.
+  // The reference: full marks, in its normal time. Beside six others on 2 emulated cores it takes
+  // 25-50 s here (the machine's speed varies ~2× between runs); what this guards against is a
+  // multiple of that: a flood left running once made its unit take 125 s instead of 8 s alone.
   assert.deepEqual([rows.alice!.score, rows.alice!.status], [String(MAX), 'graded']);
-  assert.ok(Number(rows.alice!.duration_s) < 40, `alice took ${rows.alice!.duration_s} s`);
+  assert.ok(Number(rows.alice!.duration_s) < 75, `alice took ${rows.alice!.duration_s} s`);
   // A console flood with no newline costs its own unit nothing more.
   assert.deepEqual([rows.console!.score, rows.console!.status], [String(MAX), 'graded']);
   // A forged limit line is just output.
