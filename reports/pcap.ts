@@ -37,6 +37,12 @@ function tcpdumpMessage(stderr: string): string {
     .join('\n');
 }
 
+function throwIfNoTcpdump(r: { failed: boolean }): void {
+  if (r.failed && (r as { code?: string }).code === 'ENOENT') {
+    throw new Error(`tcpdump not found (${tcpdumpBin()}): install the Debian package tcpdump (scripts/setup.sh does)`);
+  }
+}
+
 // Lists and counts the packets of a pcap file with `tcpdump -r FILE -nn -e -ttttt [FILTER]`.
 export async function decodePcap(file: string, opts: DecodeOptions = {}): Promise<DecodedPcap> {
   const limit = opts.limit ?? Infinity;
@@ -68,9 +74,7 @@ export async function decodePcap(file: string, opts: DecodeOptions = {}): Promis
     }
   }
   const r = await sub;
-  if (r.failed && (r as { code?: string }).code === 'ENOENT') {
-    throw new Error(`tcpdump not found (${tcpdumpBin()}): install the Debian package tcpdump (scripts/setup.sh does)`);
-  }
+  throwIfNoTcpdump(r);
   if (r.timedOut) throw new Error(`tcpdump took longer than ${(opts.timeoutMs ?? 60_000) / 1000} s on ${file}`);
   if (r.exitCode !== 0) {
     const message = tcpdumpMessage(String(r.stderr ?? '')) || `tcpdump exited with code ${r.exitCode}`;
@@ -84,12 +88,12 @@ export async function decodePcap(file: string, opts: DecodeOptions = {}): Promis
   return { packetCount, packets };
 }
 
-
 /** Writes the packets of `input` that match `filter` to `output` (`tcpdump -r IN -w OUT FILTER`). */
 export async function filterPcap(input: string, output: string, filter: string, timeoutMs = 60_000): Promise<void> {
   const { execa } = await import('execa');
   const r = await execa(tcpdumpBin(), ['-r', input, '-w', output, ...(filter.trim() ? ['--', filter] : [])],
     { reject: false, timeout: timeoutMs, env: { LC_ALL: 'C' }, stdin: 'ignore' });
+  throwIfNoTcpdump(r);
   const message = tcpdumpMessage(String(r.stderr ?? ''));
   // A capture stopped mid-write ends with a partial record: what was read is written.
   if (r.exitCode !== 0 && !/truncated dump file/.test(message)) throw new Error(message || `tcpdump exited with code ${r.exitCode}`);

@@ -25,6 +25,15 @@ export interface KernelLock {
   modules: string[];
 }
 
+/** What a host-side capture of a lab NIC recorded, once stopped. */
+export interface NicCaptureResult {
+  /** The pcap file on the host (the link's frames both ways, unfiltered). */
+  file: string;
+  bytes: number;
+  /** Why recording stopped early (the size limit), when it did. */
+  cutShort?: string;
+}
+
 export interface KernelInfo {
   /** As asked for: `debian:bookworm`, `local:/path/bzImage:/path/modules`. */
   name: string;
@@ -115,7 +124,7 @@ export interface MachineSet {
   startNicCapture?(machine: string, nic: number, name: string): Promise<void>;
   /** Where a host-side capture's pcap is (written by the backend while it runs). */
   nicCaptureFile?(machine: string, name: string): string;
-  stopNicCapture?(machine: string, name: string): Promise<{ file: string; bytes: number; cutShort?: string }>;
+  stopNicCapture?(machine: string, name: string): Promise<NicCaptureResult>;
   /** Everything the set started is gone when this resolves. */
   stop(): Promise<void>;
 }

@@ -10,10 +10,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PoolUnit { spec: UnitSpec; lab: Lab; kernelOverride: boolean }
 
-// Boots each unit's VMs once, on first lease (or ahead of time to overlap Playwright's start-up),
-// at most `parallel` units at a time; a failed boot is remembered so later tests fail fast. A guest
-// that went down (powered off, crashed, killed for not answering) stays down: every later lease says
-// so, and the tests skip what needs it (a student's crash is graded, not an infrastructure error).
 // A capture of a lab NIC (eth1.. of a machine on a link) is taken on the host side of its link, where
 // the backend can: what crossed the wire, whatever the guest does to its own tcpdump or kernel.
 function hostCapturesOf(lab: Lab, set: MachineSet): Pick<UnitLease, 'hostCaptures'> {
@@ -25,6 +21,10 @@ function hostCapturesOf(lab: Lab, set: MachineSet): Pick<UnitLease, 'hostCapture
   return entries.length ? { hostCaptures: Object.fromEntries(entries) } : {};
 }
 
+// Boots each unit's VMs once, on first lease (or ahead of time to overlap Playwright's start-up),
+// at most `parallel` units at a time; a failed boot is remembered so later tests fail fast. A guest
+// that went down (powered off, crashed, killed for not answering) stays down: every later lease says
+// so, and the tests skip what needs it (a student's crash is graded, not an infrastructure error).
 export class VmPool {
   private sets = new Map<string, Promise<MachineSet>>();
   private reasons = new Map<string, Map<string, string>>();

@@ -53,7 +53,6 @@ export async function runCommandCheck(check: RunCheck, machine: Machine, step: S
   }
 }
 
-/** hostFile: the capture is taken on the host side of its link; its packets are counted there. */
 // The capture's own filter and the check's, over the unfiltered frames the host recorded.
 async function countOnHost(file: string, capture: CaptureSpec, check: CaptureCheck, attempt: number): Promise<CommandRecord> {
   const filter = [capture.filter, check.expect.packets].filter((f) => f.trim()).map((f) => `(${f})`).join(' and ');
@@ -67,6 +66,7 @@ async function countOnHost(file: string, capture: CaptureSpec, check: CaptureChe
   }
 }
 
+/** hostFile: the capture is taken on the host side of its link; its packets are counted there. */
 export async function runCaptureCheck(check: CaptureCheck, capture: CaptureSpec, machineOf: (name: string) => Machine, step: Step, hostFile?: string): Promise<CheckResult> {
   const started = Date.now();
   const commands: CommandRecord[] = [];

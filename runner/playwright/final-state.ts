@@ -68,7 +68,9 @@ async function fetchHostCapture(c: CaptureSpec, vms: LabVms, testInfo: TestInfo,
   capture.side = 'host';
   try {
     if (stopError) throw stopError;
-    const stop = await hostStops.get(`${vms.lease.id}/${c.name}`)!;
+    const key = `${vms.lease.id}/${c.name}`;
+    const stop = await hostStops.get(key)!;
+    hostStops.delete(key);
     const local = testInfo.outputPath(`${c.name}.pcap`);
     await filterPcap(stop.file, local, c.filter);
     const decoded = await decodePcap(local, { limit: 200 });

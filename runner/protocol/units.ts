@@ -1,4 +1,4 @@
-import type { MachineEndpoint } from '../../vm/types.ts';
+import type { MachineEndpoint, NicCaptureResult } from '../../vm/types.ts';
 
 // A unit is one lab on one kernel (and one submission) with its own VM set: one generated spec file
 // of the run's single Playwright project, its tests tagged with the unit's id.
@@ -31,7 +31,7 @@ export interface UnitLease {
 }
 
 /** What a host-side capture recorded, when it stopped. */
-export interface HostCaptureStop { file: string; bytes: number; cutShort?: string }
+export type HostCaptureStop = NicCaptureResult;
 
 export interface DownMachine { machine: string; reason: string }
 

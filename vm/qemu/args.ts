@@ -2,6 +2,7 @@
 // identical between a cold boot and a later snapshot restore (migration needs the same devices).
 
 import type { KernelLock } from '../types.ts';
+
 export type Accel = 'kvm' | 'tcg';
 
 export interface NicSpec {
@@ -56,10 +57,6 @@ export function managementMac(): string {
   return '52:54:00:00:00:01';
 }
 
-// init_on_free zeroes freed pages: a snapshot's RAM then compresses away (66 MB instead of 112 MB).
-// tsc=reliable: QEMU's TSC follows the host's clock, but the guest's clocksource watchdog, comparing
-// it with the ACPI timer while a starved vCPU loads the kernel lock's ~370 modules, took it for
-// unstable at every boot here, and a guest without its TSC is never saved as a snapshot.
 /** The kernel parameters netlab-init reads for the lock (none for the default lock). */
 export function lockParams(lock: KernelLock | undefined): string[] {
   if (!lock) return [];
@@ -67,6 +64,10 @@ export function lockParams(lock: KernelLock | undefined): string[] {
   return lock.modules.length ? [`netlab.modules=${lock.modules.join(',')}`] : [];
 }
 
+// init_on_free zeroes freed pages: a snapshot's RAM then compresses away (66 MB instead of 112 MB).
+// tsc=reliable: QEMU's TSC follows the host's clock, but the guest's clocksource watchdog, comparing
+// it with the ACPI timer while a starved vCPU loads the kernel lock's ~370 modules, took it for
+// unstable at every boot here, and a guest without its TSC is never saved as a snapshot.
 export function appendLine(m: Pick<QemuMachineSpec, 'name' | 'cmdline'>): string {
   return ['console=ttyS0', 'panic=-1', 'quiet', 'init_on_free=1', 'tsc=reliable', `netlab.hostname=${m.name}`, ...(m.cmdline ?? [])].join(' ');
 }

@@ -10,13 +10,13 @@ import { planLinks, startSwitch, type LinkDef } from './links.ts';
 import { freePort } from './ports.ts';
 import { appendLine, lockParams, type Accel, type NicSpec, type QemuMachineSpec } from './args.ts';
 import { Qmp } from './qmp.ts';
-import { NicCaptures, type NicCaptureResult } from './nic-capture.ts';
+import { NicCaptures } from './nic-capture.ts';
 import { dropSnapshot, findSnapshot, loadSnapshotState, restoreFixupCommand, saveSnapshot, snapshotKey, snapshotsEnabled, type Snapshot } from './snapshot.ts';
 import { QemuProcess } from './machine.ts';
 import { qemuIdentity } from './identity.ts';
 import { createRunDir, qemuWritableDir, reapStaleRuns, removeRunDir, runtimeRoot, type RunDir } from '../runtime.ts';
 import { SshMachine } from '../ssh/client.ts';
-import { AGENT_PORT_CLOSED, type ImageInfo, type KernelInfo, type KernelLock, type MachineEndpoint } from '../types.ts';
+import { AGENT_PORT_CLOSED, type ImageInfo, type KernelInfo, type KernelLock, type MachineEndpoint, type NicCaptureResult } from '../types.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface MachinePlan {

@@ -6,17 +6,10 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { qemuWritableDir, type RunDir } from '../runtime.ts';
+import type { NicCaptureResult } from '../types.ts';
 import { downloadLimit } from '../ssh/client.ts';
 import { watchDisks } from './disk-watch.ts';
 import type { Qmp } from './qmp.ts';
-
-export interface NicCaptureResult {
-  /** The pcap file on the host (the link's frames both ways, unfiltered). */
-  file: string;
-  bytes: number;
-  /** Why recording stopped early (the size limit), when it did. */
-  cutShort?: string;
-}
 
 const DIR = 'nic-captures';
 
