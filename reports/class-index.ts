@@ -33,7 +33,7 @@ td.full { color:var(--pass); } td.zero { color:var(--fail); } td.part { color:va
 td.detail { white-space:normal; color:var(--muted); max-width:360px; }
 .pill { display:inline-block; padding:1px 8px; border-radius:999px; font-size:12px; font-weight:600; background:var(--soft); }
 .pill.graded { background:var(--pass-bg); color:var(--pass); } .pill.failed, .pill.missing { background:var(--warn-bg); color:var(--warn); }
-.pill.timeout, .pill.crashed, .pill.error { background:var(--fail-bg); color:var(--fail); }
+.pill.timeout, .pill.crashed, .pill.tampered, .pill.error { background:var(--fail-bg); color:var(--fail); }
 `;
 
 const link = (href: string | undefined, text: string) => {

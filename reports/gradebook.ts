@@ -5,9 +5,10 @@ import type { Summary } from './summary.ts';
 /**
  * How grading went for a student: graded (the submission ran and exited 0), failed (it exited
  * non-zero), timeout (stopped at its time limit), crashed (it took a machine down), missing (no
- * submission file), error (not graded: the grader's infrastructure failed; grade again).
+ * submission file), tampered (it broke the grader's channel to a machine: its points are what the
+ * checks could still find), error (not graded: the grader's infrastructure failed; grade again).
  */
-export type GradeStatus = 'graded' | 'failed' | 'timeout' | 'crashed' | 'missing' | 'error';
+export type GradeStatus = 'graded' | 'failed' | 'timeout' | 'crashed' | 'tampered' | 'missing' | 'error';
 
 export interface GradebookRow {
   student: string;
@@ -29,9 +30,9 @@ export interface GradebookRow {
 
 // A student's row from their staff summary.json.
 export function rowFromSummary(student: string, s: Summary, links: { report: string; staffReport: string }): GradebookRow {
+  const sub = s.submissionStatus;
   const status: GradeStatus = s.status === 'error' ? 'error'
-    : s.submissionStatus === 'crashed' ? 'crashed' : s.submissionStatus === 'timeout' ? 'timeout'
-      : s.submissionStatus === 'failed' ? 'failed' : 'graded';
+    : sub === 'crashed' || sub === 'tampered' || sub === 'timeout' || sub === 'failed' ? sub : 'graded';
   const detail = status === 'error' ? s.error : status === 'graded' ? undefined : s.submissionDetail;
   return {
     student, status,

@@ -49,6 +49,11 @@ function testOutput(c: CheckResult): string {
   return lines.join('\n');
 }
 
+const SUBMISSION_DID = {
+  failed: 'exited with an error', timeout: 'ran past its time limit and was stopped', crashed: 'crashed',
+  tampered: 'broke the grader\'s channel to a machine (it was flagged)',
+} as const;
+
 /** The run in words for a student: lab, score, and why a submission crashed or timed out. */
 export function runOutput(r: RunResult): string {
   const lines = [`${r.lab.title} (${r.lab.name}) on ${r.kernel.name} ${r.kernel.version}`, `Score: ${formatPoints(r.score)}/${formatPoints(r.maxScore)}`];
@@ -59,7 +64,7 @@ export function runOutput(r: RunResult): string {
     lines.push('', r.error);
   }
   const sub = r.submissionRun;
-  if (sub && sub.status !== 'ok') lines.push('', `Your submission ${sub.status === 'failed' ? 'exited with an error' : sub.status === 'timeout' ? 'ran past its time limit and was stopped' : 'crashed'}: ${sub.detail ?? ''}`.trimEnd());
+  if (sub && sub.status !== 'ok') lines.push('', `Your submission ${SUBMISSION_DID[sub.status]}: ${sub.detail ?? ''}`.trimEnd());
   for (const g of r.groups ?? []) lines.push(`Group ${g.name}: ${formatPoints(g.points)}/${formatPoints(g.maxPoints)} (counts at most ${formatPoints(g.cap)})`);
   return lines.join('\n');
 }

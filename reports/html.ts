@@ -42,6 +42,7 @@ const SUBMISSION_WORDS = {
   failed: 'Your submission exited with an error.',
   timeout: 'Your submission ran past its time limit: it was stopped, with every process it started.',
   crashed: 'Your submission crashed: checks on a machine it took down could not run and score 0.',
+  tampered: 'Your submission broke the grader\'s channel to a machine: what could not be run there scores 0.',
 } as const;
 
 function submissionBanner(r: RunResult): string {

@@ -55,10 +55,11 @@ export interface GroupResult {
 
 /**
  * How the student's submission itself ran: ok (exit 0), failed (non-zero exit), timeout (stopped at
- * its time limit, with every process it started), crashed (a machine powered off or stopped answering).
+ * its time limit, with every process it started), crashed (a machine powered off or stopped answering),
+ * tampered (it broke the grader's channel to a machine: killed the grading agent, stopped the SSH server).
  */
 export interface SubmissionRun {
-  status: 'ok' | 'failed' | 'timeout' | 'crashed';
+  status: 'ok' | 'failed' | 'timeout' | 'crashed' | 'tampered';
   /** In words, for the report: which machine, what happened. */
   detail?: string;
   /** Machines that went down (checks on them could not run). */

@@ -19,7 +19,7 @@ export interface Summary {
   startedAt: string;
   status: RunResult['status'];
   error?: string;
-  /** How the submission ran: ok, failed (non-zero exit), timeout, crashed. */
+  /** How the submission ran: ok, failed (non-zero exit), timeout, crashed, tampered. */
   submissionStatus?: SubmissionRun['status'];
   submissionDetail?: string;
   /** See RunResult.tampered. */

@@ -226,7 +226,7 @@ function printClass(outcome: RunOutcome, json: boolean): void {
   const k = outcome.class!;
   if (json) { process.stdout.write(JSON.stringify(k.rows, null, 2) + '\n'); return; }
   const c = createColors(!process.env.NO_COLOR && !!process.stdout.isTTY);
-  const paint = { graded: c.green, failed: c.yellow, missing: c.yellow, timeout: c.red, crashed: c.red, error: c.red } as const;
+  const paint = { graded: c.green, failed: c.yellow, missing: c.yellow, timeout: c.red, crashed: c.red, tampered: c.red, error: c.red } as const;
   const rows = k.rows.map((r) => ({ ...r, student: terminalSafe(r.student), detail: r.detail && terminalSafe(r.detail) }));
   const w = Math.max(...rows.map((r) => r.student.length));
   process.stdout.write('\n');

@@ -97,7 +97,7 @@ const SubmissionSchema = z.strictObject({
   reference: z.string().min(1).optional()
     .describe('Reference solution, relative to the lab folder; graded when no --submission is given. Must exist. Default: none (then --submission is required).'),
   keep: z.array(z.string().min(3)).default([])
-    .describe('Services the submission may leave running during the checks, e.g. `[python3 -m http.server]`: a process whose command line contains one of these stays; every other process the submission left (in any cgroup, however it hid) is killed before the checks, and the report lists both. Default: none.'),
+    .describe('Services the submission may leave running during the checks, e.g. `[python3 -m http.server]`: a process stays when its command line contains one of these and it runs the unchanged program of the image that the entry names first (so a process that only calls itself `python3 -m http.server` is not kept, and is reported); every other process the submission left (in any cgroup, however it hid) is killed before the checks, and the report lists both. Default: none.'),
 }).superRefine((s, ctx) => {
   if ((s.run === undefined) === (s.stages === undefined)) {
     ctx.addIssue({ code: 'custom', input: s, message: s.run === undefined

@@ -11,7 +11,7 @@ import { attachJson, type CrashNote } from '../protocol/wire.ts';
 import { kernelModules, normalModule } from '../../vm/build/kernel-modules.ts';
 import { runCaptureCheck, runCommandCheck } from './check-runner.ts';
 import { runSpecCheck } from './spec-check-runner.ts';
-import { checkAlive } from './guard.ts';
+import { checkAlive, crashNote } from './guard.ts';
 import { asText } from './guest-commands.ts';
 import type { LabVms } from './unit-vms.ts';
 
@@ -44,7 +44,7 @@ export async function checkTest(check: Check, ctx: CheckContext, vms: LabVms, te
       result.reason = `machine ${on} went down: ${why}`;
       // What the submission left behind took the machine down after it returned: the unit is
       // labelled crashed, as if the submission itself had done it.
-      const crash: CrashNote = { machine: on, reason: `${why} (after the submission returned, during the checks)` };
+      const crash: CrashNote = crashNote(on, `${why} (after the submission returned, during the checks)`);
       await attachJson(testInfo, 'netlab-crash', crash);
     }
   }

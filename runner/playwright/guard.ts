@@ -6,7 +6,8 @@
 import type { CommandRecord } from '../../reports/model.ts';
 import type { Machine } from '../../vm/types.ts';
 import { brokerClient } from '../protocol/broker-client.ts';
-import type { DownMachine } from '../protocol/units.ts';
+import type { DownMachine, TamperNote } from '../protocol/units.ts';
+import { AGENT_PORT_CLOSED } from '../../vm/types.ts';
 import type { CrashNote } from '../protocol/wire.ts';
 import { limitCountsCommand, parseLimitCounts, record, submissionCleanupCommand, submissionCommand, SUBMISSION_PIDS_MAX } from './guest-commands.ts';
 
@@ -14,7 +15,13 @@ import { limitCountsCommand, parseLimitCounts, record, submissionCleanupCommand,
  * What the tests of one unit share in a worker: machines by name (SSH, the guest's own), where the
  * grader asks what happened (`trusted`: the grading agent), and those known to be down.
  */
-export interface GuardedVms { machines: Map<string, Machine>; trusted: Map<string, Machine>; down: Map<string, string> }
+export interface GuardedVms {
+  machines: Map<string, Machine>; trusted: Map<string, Machine>; down: Map<string, string>;
+  /** Machines whose SSH server the submission stopped: its later commands there cannot run; checks still do (agent). */
+  noSsh: Map<string, string>;
+  /** The grading agents, which know whether the SSH server of before the submission still runs. */
+  agents: Map<string, { sshServerRunning(): Promise<boolean> }>;
+}
 
 const pidsReason = (n: number) => `it hit the limit of ${SUBMISSION_PIDS_MAX} processes (${n} fork${n === 1 ? '' : 's'} refused: a fork bomb?), so every process it started was killed; the machine itself kept running`;
 const oomNote = (n: number) => `it ran out of its memory limit (${n} process${n === 1 ? '' : 'es'} killed)`;
@@ -34,7 +41,7 @@ function note(vms: GuardedVms, down: DownMachine[]): void {
 // good: a machine that does not answer a trivial command within PROBE_MS is stopped).
 export async function checkAlive(vms: GuardedVms, unitId: string, name: string, suspect: boolean): Promise<string | undefined> {
   if (vms.down.has(name)) return vms.down.get(name);
-  const health = await broker().health(unitId, suspect ? POWEROFF_WAIT_MS : 0).catch(() => ({ down: [] as DownMachine[] }));
+  const health: { down: DownMachine[]; tampered?: TamperNote[] } = await broker().health(unitId, suspect ? POWEROFF_WAIT_MS : 0).catch(() => ({ down: [] }));
   note(vms, health.down);
   if (vms.down.has(name)) return vms.down.get(name);
   const machine = vms.trusted.get(name);
@@ -43,11 +50,26 @@ export async function checkAlive(vms: GuardedVms, unitId: string, name: string, 
     const r = await machine.exec('true', { timeout: PROBE_MS });
     if (!r.timedOut && r.exitCode === 0) return undefined;
   } catch { /* no answer: below */ }
-  const reason = `machine ${name} stopped answering (no reply to a trivial command within ${PROBE_MS / 1000} s), so it was stopped`;
+  // No answer from an agent the host saw die: the submission killed it (its doing, flagged).
+  const killed = health.tampered?.find((t) => t.machine === name && t.reason === AGENT_PORT_CLOSED);
+  const reason = killed ? agentKilled(killed.reason)
+    : `machine ${name} stopped answering (no reply to a trivial command within ${PROBE_MS / 1000} s), so it was stopped`;
   await broker().kill(unitId, name, reason).catch(() => {});
   vms.down.set(name, reason);
   return reason;
 }
+
+// An SSH failure on a machine whose grading agent still answers is the submission's doing when the
+// SSH server of before it is gone (it is root: it stopped it, or put one of its own in its place);
+// otherwise it is the grader's (rethrown, an infrastructure error).
+const SSH_STOPPED = 'the submission stopped the SSH server the grader runs it through: nothing more of it could run there; the checks still ran (grading agent)';
+
+const AGENT_KILLED = 'the submission killed its grading agent, so it could not be graded';
+/** Why a machine whose agent the submission killed is stopped (a `tampered` crash, not `crashed`). */
+export const agentKilled = (detail: string) => `${AGENT_KILLED}: ${detail}`;
+/** The crash note of a machine that went down for `reason`: tampered when the submission killed its agent. */
+export const crashNote = (machine: string, reason: string, extra: Partial<CrashNote> = {}): CrashNote =>
+  ({ machine, reason, ...extra, ...(reason.startsWith(AGENT_KILLED) ? { tampered: true } : {}) });
 
 export interface GuardedRun { record: CommandRecord; crash?: CrashNote; notes: string[] }
 
@@ -69,7 +91,7 @@ export async function runSubmissionCommand(vms: GuardedVms, unitId: string, on: 
     phase: 'submission', machine: on, command: shown, exitCode: null, stdout: '', stderr: why,
     durationMs: Date.now() - started, timedOut: false, truncated: false,
   });
-  const downAlready = vms.down.get(on);
+  const downAlready = vms.down.get(on) ?? vms.noSsh.get(on);
   const machine = vms.machines.get(on);
   if (downAlready || !machine) return { record: failed(`not run: ${downAlready ?? `no machine ${on}`}`), notes: [] };
   // The grader's own commands about the run go where the submission cannot answer for them.
@@ -105,8 +127,13 @@ export async function runSubmissionCommand(vms: GuardedVms, unitId: string, on: 
     }
   }
   const reason = suspect ? await checkAlive(vms, unitId, on, true) : undefined;
-  if (reason) return { record: rec, crash: { machine: on, reason }, notes: pidsHit ? [pidsReason(pidsHit), ...notes] : notes };
-  if (thrown) throw thrown;
+  if (reason) return { record: rec, crash: crashNote(on, reason), notes: pidsHit ? [pidsReason(pidsHit), ...notes] : notes };
+  if (thrown) {
+    const agent = vms.agents.get(on);
+    if (!agent || await agent.sshServerRunning().catch(() => true)) throw thrown;
+    vms.noSsh.set(on, SSH_STOPPED);
+    return { record: rec, crash: { machine: on, reason: SSH_STOPPED, contained: true, tampered: true }, notes };
+  }
   if (pidsHit) return { record: rec, crash: { machine: on, reason: pidsReason(pidsHit), contained: true }, notes };
   return { record: rec, notes };
 }

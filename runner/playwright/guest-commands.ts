@@ -79,7 +79,10 @@ export function startCaptureCommand(name: string, iface: string, filter: string)
   // -U writes each packet at once, so checks can count packets while the capture still runs; and
   // --immediate-mode hands tcpdump each packet at once: by default libpcap delivers them in blocks, up
   // to 1 s late, and a count right after the traffic saw none (a correct unit's ARP check polled 1.1 s).
-  return `${NAP_FUNCTION} { [ -d ${CAP_DIR} ] || mkdir -p ${CAP_DIR}; } && { (trap '' HUP; exec tcpdump -U --immediate-mode -n -i ${shellQuote(iface)} -w ${base}.pcap ${filter ? shellQuote(filter) : ''}) </dev/null >${base}.log 2>&1 & p=$!; echo $p >${base}.pid; }`
+  // Whatever is there under the capture's name goes first: a tcpdump that cannot open its interface
+  // never touches -w's file, and a pcap put there beforehand (root in the guest reaches the grader's
+  // folder through /proc/PID/root) would be counted as this capture.
+  return `${NAP_FUNCTION} { [ -d ${CAP_DIR} ] || mkdir -p ${CAP_DIR}; } && rm -rf ${base}.pcap ${base}.log ${base}.pid && { (trap '' HUP; exec tcpdump -U --immediate-mode -n -i ${shellQuote(iface)} -w ${base}.pcap ${filter ? shellQuote(filter) : ''}) </dev/null >${base}.log 2>&1 & p=$!; echo $p >${base}.pid; }`
     + ` && for ((i = 0; i < 100; i++)); do read -r -d '' l < ${base}.log; [[ $l == *'listening on'* ]] && exit 0; kill -0 $p 2>/dev/null || break; nap 0.05; done; printf '%s' "$l" >&2; exit 1`;
 }
 

@@ -211,7 +211,8 @@ function submissionRun(unit: UnitState): SubmissionRun | undefined {
   const notes = unit.notes.length ? `\n${unit.notes.join('\n')}` : '';
   if (unit.crashes.length) {
     const down = [...new Set(unit.crashes.filter((c) => !c.contained).map((c) => c.machine))];
-    return { status: 'crashed', ...(down.length ? { down } : {}), detail: unit.crashes.map((c) => `[${c.machine}] ${c.reason}`).join('\n') + notes };
+    const status = unit.crashes.some((c) => c.tampered) ? 'tampered' : 'crashed';
+    return { status, ...(down.length ? { down } : {}), detail: unit.crashes.map((c) => `[${c.machine}] ${c.reason}`).join('\n') + notes };
   }
   const late = runs.find((r) => r.timedOut);
   if (late) return { status: 'timeout', detail: `[${late.machine}] ${late.command} ran past its time limit (stopped after ${(late.durationMs / 1000).toFixed(0)} s)${notes}` };

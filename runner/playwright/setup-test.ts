@@ -10,7 +10,7 @@ import type { UnitSpec } from '../protocol/units.ts';
 import { AGENT_PORT_CLOSED } from '../../vm/types.ts';
 import { attachJson, type CrashNote } from '../protocol/wire.ts';
 import { asText, record, startCaptureCommand } from './guest-commands.ts';
-import { runSubmissionCommand } from './guard.ts';
+import { agentKilled, crashNote, runSubmissionCommand } from './guard.ts';
 import type { LabVms } from './unit-vms.ts';
 
 type Step = <T>(title: string, body: () => Promise<T>) => Promise<T>;
@@ -60,10 +60,10 @@ export class SubmissionPlan {
     const health = await brokerClient().health(this.unit.id, 0).catch(() => undefined);
     for (const t of health?.tampered ?? []) {
       if (t.reason !== AGENT_PORT_CLOSED || vms.down.has(t.machine)) continue;
-      const why = `the submission killed its grading agent, so it could not be graded: ${t.reason}`;
+      const why = agentKilled(t.reason);
       await brokerClient().kill(this.unit.id, t.machine, why).catch(() => {});
       vms.down.set(t.machine, why);
-      log.crashes.push({ machine: t.machine, reason: why });
+      log.crashes.push(crashNote(t.machine, why));
     }
   }
 }

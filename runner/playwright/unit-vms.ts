@@ -20,6 +20,8 @@ export interface LabVms {
   trusted: Map<string, Machine>;
   agents: Map<string, AgentMachine>;
   down: Map<string, string>;
+  /** Machines whose SSH server the submission stopped (their agent still runs the checks). */
+  noSsh: Map<string, string>;
 }
 
 /** How long a unit's first test waits for its VMs (a cold boot under emulation, a queue of units). */
@@ -35,18 +37,28 @@ async function connectUnit(unitId: string): Promise<LabVms> {
   const machines = new Map<string, Machine>();
   const agents = new Map<string, AgentMachine>();
   const down = new Map((lease.down ?? []).map((d) => [d.machine, d.reason]));
+  const noSsh = new Map<string, string>();
   try {
     for (const ep of lease.endpoints) {
       if (down.has(ep.name)) continue;
-      machines.set(ep.name, await SshMachine.connect(ep, { timeoutMs: 30_000 }));
       if (ep.agentSocket) agents.set(ep.name, await AgentMachine.connect(ep.name, ep.agentSocket, { timeoutMs: 30_000 }));
+      const agent = agents.get(ep.name);
+      try {
+        machines.set(ep.name, await SshMachine.connect(ep, { timeoutMs: 30_000 }));
+      } catch (err) {
+        // A worker that joins a unit after the submission stopped a machine's SSH server: the agent
+        // still grades that machine (the stage that saw it go has said why).
+        if (!agent || await agent.sshServerRunning().catch(() => true)) throw err;
+        noSsh.set(ep.name, 'the submission stopped the SSH server the grader runs it through');
+      }
     }
   } catch (err) {
     await closeAll({ machines, agents });
     throw err;
   }
-  const trusted = new Map([...machines].map(([n, m]): [string, Machine] => [n, agents.get(n) ?? m]));
-  return { lease, machines, trusted, agents, down };
+  const trusted = new Map(lease.endpoints.filter((ep) => agents.has(ep.name) || machines.has(ep.name))
+    .map((ep): [string, Machine] => [ep.name, agents.get(ep.name) ?? machines.get(ep.name)!]));
+  return { lease, machines, trusted, agents, down, noSsh };
 }
 
 const closeAll = (vms: Pick<LabVms, 'machines' | 'agents'>) =>

@@ -7,7 +7,11 @@ import { positiveIntFromEnv } from '../../vm/env-limit.ts';
 import type { TamperNote, UnitLease } from './units.ts';
 
 /** A machine the submission took down (or, `contained`, a limit that stopped it from doing so), and how. */
-export interface CrashNote { machine: string; reason: string; contained?: boolean }
+export interface CrashNote {
+  machine: string; reason: string; contained?: boolean;
+  /** The submission broke the grader's channel to the machine (killed its agent, stopped its SSH server). */
+  tampered?: boolean;
+}
 
 /** The JSON attachments of a unit's tests, by name. */
 export interface Attachments {

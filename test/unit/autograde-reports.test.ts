@@ -86,6 +86,10 @@ test('Gradescope results.json follows the specification: score, tests, visibilit
   assert.match(toGradescope(broken).output, /could not finish running your submission \(host: guest not ready after 90 s\)/);
   const crashed = { ...sampleResult(), submissionRun: { status: 'crashed' as const, detail: '[host] the guest powered off' } };
   assert.match(toGradescope(crashed).output, /Your submission crashed: \[host\] the guest powered off/);
+  // A broken grading channel is the submission's doing: named as such, never as the grader's failure.
+  const tampered = { ...sampleResult(), submissionRun: { status: 'tampered' as const, detail: '[host] the submission killed its grading agent' } };
+  assert.match(toGradescope(tampered).output, /Your submission broke the grader's channel to a machine \(it was flagged\): \[host\] the submission killed/);
+  assert.doesNotMatch(toGradescope(tampered).output, /could not finish/);
   const dir = await mkdtemp(join(tmpdir(), 'netlab-gs-'));
   try {
     const file = await writeGradescope(r, dir);
@@ -155,7 +159,7 @@ test('a student\'s row: status from how the submission ran; not graded means no 
   const links = { report: 'a/index.html', staffReport: 'staff/a/index.html' };
   assert.equal(rowFromSummary('a', s, links).status, 'graded');
   assert.deepEqual(rowFromSummary('a', s, links).checks, { 'bridge-up': 2, 'veth-enslaved': 2, 'ping-ns': 0, 'arp-on-bridge': 2, 'mtu-secret': 2, 'stp-off': 0 });
-  for (const st of ['failed', 'timeout', 'crashed'] as const) {
+  for (const st of ['failed', 'timeout', 'crashed', 'tampered'] as const) {
     const r = rowFromSummary('a', { ...s, submissionStatus: st, submissionDetail: `it ${st}` }, links);
     assert.deepEqual([r.status, r.score, r.detail], [st, 8, `it ${st}`]);
   }

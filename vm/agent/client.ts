@@ -146,6 +146,11 @@ export class AgentMachine implements Machine {
     return { killed: (r.killed as QuarantinedProcess[]) ?? [], kept: (r.kept as QuarantinedProcess[]) ?? [] };
   }
 
+  /** Whether the SSH server that ran at the census still runs (flagged as tampering when not). */
+  async sshServerRunning(census = 'pre-submission'): Promise<boolean> {
+    return (await this.call({ op: 'ssh-server', census }, 15_000)).running !== false;
+  }
+
   /** System programs, libraries, the loader's configuration and rc files the guest's own disk changed. */
   async scan(): Promise<string[]> {
     return ((await this.call({ op: 'scan' }, 120_000)).changed as string[]) ?? [];

@@ -11,7 +11,7 @@ import { processAlive } from '../runtime.ts';
 
 const GUEST_DIR = join(dirname(fileURLToPath(import.meta.url)), 'guest-files');
 
-export function guestFile(name: 'netlab-init' | 'initramfs-init' | 'netlab-trusted' | 'netlab-agent'): string {
+export function guestFile(name: 'netlab-init' | 'initramfs-init' | 'netlab-trusted' | 'netlab-agent' | 'netlab-dmesg'): string {
   return join(GUEST_DIR, name);
 }
 

@@ -44,6 +44,8 @@ export const DEFAULT_PACKAGES: readonly string[] = [
 const REQUIRED_PACKAGES: readonly string[] = ['bash-static', 'dropbear-bin', 'iproute2', 'kmod', 'libpython3-stdlib', 'openssh-sftp-server', 'python3-minimal'];
 /** The grading agent and the script that builds its trusted context, installed in /usr/lib/netlab. */
 const TRUSTED_FILES = ['netlab-trusted', 'netlab-agent'] as const;
+/** The grader's dmesg (kernel messages only), first on the agent's PATH as /usr/lib/netlab/bin/dmesg. */
+const TRUSTED_DMESG = 'netlab-dmesg';
 /** Where netlab-init's dropbear reads its host key (dropbear's own key format). */
 const DROPBEAR_HOST_KEY = '/etc/dropbear/dropbear_ed25519_host_key';
 
@@ -83,6 +85,7 @@ export function imageRecipeHash(packages: readonly string[] = DEFAULT_PACKAGES):
     TRIM_DPKG_OPTS,
     readFileSync(guestFile('netlab-init'), 'utf8'),
     ...TRUSTED_FILES.map((f) => readFileSync(guestFile(f), 'utf8')),
+    readFileSync(guestFile(TRUSTED_DMESG), 'utf8'),
     RESOLV_CONF,
   );
 }
@@ -217,6 +220,9 @@ async function customizeRoot(root: string, outDir: string, signal?: AbortSignal)
     await writeFile(join(root, 'usr', 'lib', 'netlab', f), await readFile(guestFile(f)), { mode: 0o755 });
     await chmod(join(root, 'usr', 'lib', 'netlab', f), 0o755);
   }
+  await mkdir(join(root, 'usr', 'lib', 'netlab', 'bin'), { recursive: true });
+  await writeFile(join(root, 'usr', 'lib', 'netlab', 'bin', 'dmesg'), await readFile(guestFile(TRUSTED_DMESG)), { mode: 0o755 });
+  await chmod(join(root, 'usr', 'lib', 'netlab', 'bin', 'dmesg'), 0o755);
   await mkdir(join(root, 'usr', 'lib', 'modules'), { recursive: true });
   const passwd = join(root, 'etc', 'passwd');
   const entries = await readFile(passwd, 'utf8');
