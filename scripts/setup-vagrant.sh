@@ -61,17 +61,20 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # libvirtd's QEMU driver refuses to load without its system user and group (normally made by
-# libvirt-daemon-system, which needs systemd); the QEMU processes still run as root (qemu.conf).
+# libvirt-daemon-system, which needs systemd), and the QEMU processes run as that user (qemu.conf):
+# libvirt's DAC driver hands each machine's disks, kernel and console file to it for the machine's
+# life (dynamic_ownership; no xattrs to remember owners: the files are the run's own, under its
+# folder, which netlab-run opens to that group).
 getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
 getent passwd libvirt-qemu >/dev/null \
   || useradd --system --gid libvirt-qemu --home-dir /var/lib/libvirt --no-create-home --shell /usr/sbin/nologin libvirt-qemu
 
 mkdir -p /etc/libvirt /var/lib/libvirt/images /var/log/libvirt/qemu /run/libvirt
 conf=/etc/libvirt/qemu.conf
-want='# written by netlab-run scripts/setup-vagrant.sh: QEMU as root under seccomp, no labelling (no systemd, no AppArmor)
-user = "root"
-group = "root"
-dynamic_ownership = 0
+want='# written by netlab-run scripts/setup-vagrant.sh: QEMU as libvirt-qemu under seccomp, DAC labelling only (no systemd, no AppArmor)
+user = "libvirt-qemu"
+group = "libvirt-qemu"
+dynamic_ownership = 1
 security_driver = "none"
 remember_owner = 0
 seccomp_sandbox = 1'

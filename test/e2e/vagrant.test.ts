@@ -30,9 +30,17 @@ gw=$(ip -4 -o addr show eth0 | awk '{split($4, a, "."); print a[1] "." a[2] "." 
 if timeout 5 bash -c "exec 3<>/dev/tcp/$gw/${port}; head -1 <&3" 2>/dev/null; then echo "PROBE: host reachable at $gw"; else echo "PROBE: host unreachable at $gw"; fi
 `);
   const out = await mkdtemp(join(tmpdir(), 'netlab-e2e-vagrant-'));
-  const r = await runCli(['labs/bridge', '--backend', 'vagrant', '--submission', submission, '--out', out], { timeoutMs: 900_000, env: { NETLAB_RUNTIME_DIR: runtimeDir } });
+  // Whom libvirt runs the run's QEMU as, seen from the host while the lab runs: never root.
+  const qemuUsers = new Set<string>();
+  const watch = setInterval(() => {
+    const ps = execFileSync('ps', ['-eo', 'user:32=,args='], { encoding: 'utf8' });
+    for (const line of ps.split('\n')) if (/qemu-system\S*\s.*guest=nl[0-9a-f]{6}-/.test(line)) qemuUsers.add(line.trim().split(/\s+/)[0]!);
+  }, 1000);
+  const r = await runCli(['labs/bridge', '--backend', 'vagrant', '--submission', submission, '--out', out], { timeoutMs: 900_000, env: { NETLAB_RUNTIME_DIR: runtimeDir } })
+    .finally(() => clearInterval(watch));
   server.close();
   assert.equal(r.exitCode, 0, r.all);
+  assert.deepEqual([...qemuUsers], ['libvirt-qemu'], 'the machines\' QEMU ran as libvirt-qemu, not root');
   const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as { score: number; maxScore: number; setup: { phase: string; stdout: string }[] };
   assert.equal(result.score, 22);
   assert.equal(result.maxScore, 22);

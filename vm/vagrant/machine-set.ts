@@ -20,6 +20,7 @@ import { createRunDir, removeRunDir, runOwnerAlive, runtimeRoot, type RunDir } f
 import { SshMachine } from '../ssh/client.ts';
 import type { ImageInfo, KernelInfo, KernelLock, MachineEndpoint, MachineSet } from '../types.ts';
 import { addBox, boxStore, ensureBoxFile, vagrantEnv } from './box.ts';
+import { assertRuntimeReachable, libvirtQemuIdentity, stageBootFiles } from './qemu-access.ts';
 import { domainName, parseSshConfig, vagrantfileFor, type VagrantMachinePlan } from './vagrantfile.ts';
 
 export interface VagrantSetOptions {
@@ -140,7 +141,9 @@ async function startUnguarded(opts: VagrantSetOptions, emit: EventSink): Promise
   // One box per image: the kernel each machine boots is named in the run's Vagrantfile.
   const box = await ensureBoxFile(opts.image, opts.machines[0]!.kernel, emit);
   await addBox(box, boxStore());
-  const runDir = await createRunDir('nl');
+  assertRuntimeReachable(runtimeRoot());
+  // libvirt-qemu's group may enter the run folder (setgid: what is made inside is that group's).
+  const runDir = await createRunDir('nl', libvirtQemuIdentity());
   const prefix = prefixOfRun(runDir.id);
   const home = join(runDir.path, 'vagrant.d');
   const env = vagrantEnv(home, { VAGRANT_CWD: runDir.path, VAGRANT_DOTFILE_PATH: join(runDir.path, '.vagrant') });
@@ -150,8 +153,9 @@ async function startUnguarded(opts: VagrantSetOptions, emit: EventSink): Promise
     await mkdir(join(runDir.path, 'pool'));
     await createPool(prefix, join(runDir.path, 'pool'));
     const nics = await planVagrantNics(opts.links ?? [], `${opts.label}/${runDir.id}`);
+    const boot = await stageBootFiles(runDir.path, opts.machines.map((m) => m.kernel));
     const machines: VagrantMachinePlan[] = opts.machines.map((m, i) => ({
-      name: m.name, memoryMb: m.memoryMb, cpus: m.cpus, kernel: m.kernel.kernel, initrd: m.kernel.initrd, modulesDisk: m.kernel.modulesDisk,
+      name: m.name, memoryMb: m.memoryMb, cpus: m.cpus, ...boot.get(m.kernel.kernel)!,
       mgmtMac: managementMac().replace(/:01$/, `:${(i + 1).toString(16).padStart(2, '0')}`),
       nics: (nics.get(m.name) ?? []).map((n) => ({ mac: n.mac, localPort: n.localPort, peerPort: n.peerPort })),
       params: lockParams(m.lock),
