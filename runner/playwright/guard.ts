@@ -62,14 +62,14 @@ export async function checkAlive(vms: GuardedVms, unitId: string, name: string, 
 // An SSH failure on a machine whose grading agent still answers is the submission's doing when the
 // SSH server of before it is gone (it is root: it stopped it, or put one of its own in its place);
 // otherwise it is the grader's (rethrown, an infrastructure error).
-const SSH_STOPPED = 'the submission stopped the SSH server the grader runs it through: nothing more of it could run there; the checks still ran (grading agent)';
+export const SSH_STOPPED = 'the submission stopped the SSH server the grader runs it through: nothing more of it could run there; the checks still ran (grading agent)';
 
 const AGENT_KILLED = 'the submission killed its grading agent, so it could not be graded';
 /** Why a machine whose agent the submission killed is stopped (a `tampered` crash, not `crashed`). */
 export const agentKilled = (detail: string) => `${AGENT_KILLED}: ${detail}`;
 /** The crash note of a machine that went down for `reason`: tampered when the submission killed its agent. */
-export const crashNote = (machine: string, reason: string, extra: Partial<CrashNote> = {}): CrashNote =>
-  ({ machine, reason, ...extra, ...(reason.startsWith(AGENT_KILLED) ? { tampered: true } : {}) });
+export const crashNote = (machine: string, reason: string): CrashNote =>
+  ({ machine, reason, ...(reason.startsWith(AGENT_KILLED) ? { tampered: true } : {}) });
 
 export interface GuardedRun { record: CommandRecord; crash?: CrashNote; notes: string[] }
 

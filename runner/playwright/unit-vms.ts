@@ -3,6 +3,7 @@
 // the lab's setup and the submission, and the grading agent, which runs everything graded.
 import { test as base } from '@playwright/test';
 import { brokerClient } from '../protocol/broker-client.ts';
+import { SSH_STOPPED } from './guard.ts';
 import type { UnitLease } from '../protocol/units.ts';
 import { AgentMachine } from '../../vm/agent/client.ts';
 import { SshMachine } from '../../vm/ssh/client.ts';
@@ -49,7 +50,7 @@ async function connectUnit(unitId: string): Promise<LabVms> {
         // A worker that joins a unit after the submission stopped a machine's SSH server: the agent
         // still grades that machine (the stage that saw it go has said why).
         if (!agent || await agent.sshServerRunning().catch(() => true)) throw err;
-        noSsh.set(ep.name, 'the submission stopped the SSH server the grader runs it through');
+        noSsh.set(ep.name, SSH_STOPPED);
       }
     }
   } catch (err) {
