@@ -19,6 +19,7 @@ chmodSync(tapDir, 0o755);
 let passed = 0;
 let failed = 0;
 let exitFailed = false;
+const timings: { file: string; seconds: number; bad: number }[] = [];
 // The typecheck is part of the unit tier: tsx strips types without checking them, so nothing else
 // would notice a type error.
 if (selected.includes('unit') && !filter) {
@@ -36,17 +37,30 @@ for (const tier of selected) {
   if (filter) files = files.filter((f) => f.includes(filter));
   if (files.length === 0) continue;
   console.log(`\n== ${tier} tests (${files.length} files) ==`);
-  const tap = join(tapDir, `${tier}.tap`);
-  // VM tests share the machine's 2 cores: one file at a time keeps boots inside their timeouts.
-  const concurrency = tier === 'unit' ? '2' : '1';
-  const r = await execa('node', ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
-    '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files], {
-    stdio: 'inherit', reject: false, env: { TMPDIR: tapDir },
-  });
-  if (r.exitCode !== 0) exitFailed = true;
-  const text = readFileSync(tap, 'utf8');
-  passed += Number(/^# pass (\d+)$/m.exec(text)?.[1] ?? 0);
-  failed += Number(/^# fail (\d+)$/m.exec(text)?.[1] ?? 0) + Number(/^# cancelled (\d+)$/m.exec(text)?.[1] ?? 0);
+  // Unit files run together, two at a time; VM files one by one (they share the machine's 2 cores and
+  // their boots must stay inside their timeouts), each timed so a slow suite shows where time went.
+  const batches = tier === 'unit' ? [files] : files.map((f) => [f]);
+  for (const batch of batches) {
+    const started = Date.now();
+    const tap = join(tapDir, `${tier}.tap`);
+    const r = await execa('node', ['--import', 'tsx', '--test', `--test-concurrency=${tier === 'unit' ? 2 : 1}`,
+      '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...batch], {
+      stdio: 'inherit', reject: false, env: { TMPDIR: tapDir },
+    });
+    if (r.exitCode !== 0) exitFailed = true;
+    const text = readFileSync(tap, 'utf8');
+    passed += Number(/^# pass (\d+)$/m.exec(text)?.[1] ?? 0);
+    const bad = Number(/^# fail (\d+)$/m.exec(text)?.[1] ?? 0) + Number(/^# cancelled (\d+)$/m.exec(text)?.[1] ?? 0);
+    failed += bad;
+    if (tier !== 'unit') timings.push({ file: batch[0]!, seconds: (Date.now() - started) / 1000, bad });
+  }
+}
+if (timings.length > 1) {
+  console.log('\n== time per VM test file ==');
+  for (const t of [...timings].sort((a, b) => b.seconds - a.seconds)) {
+    console.log(`${t.seconds.toFixed(0).padStart(6)} s  ${t.file}${t.bad ? `  (${t.bad} failed)` : ''}`);
+  }
+  console.log(`${timings.reduce((n, t) => n + t.seconds, 0).toFixed(0).padStart(6)} s  in all`);
 }
 rmSync(tapDir, { recursive: true, force: true });
 console.log(`\n${passed} passed, ${failed} failed`);
