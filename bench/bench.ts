@@ -111,9 +111,11 @@ async function classWall(size: number): Promise<{ ms: number; workers: string; s
       { cwd: repo, reject: false, all: true });
     const ms = performance.now() - t;
     if (r.exitCode !== 0) process.stderr.write(`bench: class exited ${r.exitCode}\n${(r.all ?? '').slice(-2000)}\n`);
-    const csv = readFileSync(join(root, 'out', 'gradebook.csv'), 'utf8').trim().split('\r\n').slice(1);
+    const [header, ...csv] = readFileSync(join(root, 'out', 'gradebook.csv'), 'utf8').trim().split('\r\n');
+    // By the header's name: columns were added after status (detail, tampered).
+    const at = header!.split(',').indexOf('status');
     const counts = new Map<string, number>();
-    for (const line of csv) { const st = line.split(',').at(-2)!; counts.set(st, (counts.get(st) ?? 0) + 1); }
+    for (const line of csv) { const st = line.split(',')[at]!; counts.set(st, (counts.get(st) ?? 0) + 1); }
     return { ms, workers: CLASS_WORKERS ? String(CLASS_WORKERS) : 'default', statuses: [...counts].map(([k, v]) => `${v} ${k}`).join(', ') };
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -16,3 +16,12 @@ export class DownloadTooLargeError extends Error {
   override name = 'DownloadTooLargeError';
 }
 
+
+// Debian's archive has no package of that name (a lab's `packages`): the lab's input, not the
+// machine's failure. The runner names the lab.yaml line that asked for it.
+export class PackageNotFoundError extends Error {
+  override name = 'PackageNotFoundError';
+  constructor(readonly packages: string[], readonly suite: string, readonly mirror: string) {
+    super(`Debian ${suite} (${mirror}) has no package ${packages.join(', ')}`);
+  }
+}

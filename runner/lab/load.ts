@@ -233,3 +233,11 @@ function rangeStart(node: unknown): number | undefined {
   const r = (node as { range?: [number, number, number] } | null)?.range;
   return r ? r[0] : undefined;
 }
+
+/** A LabError at the node `path` names in a lab file (a problem found after loading, e.g. a package Debian lacks). */
+export async function labErrorAt(file: string, path: (string | number)[], message: string, fix?: string): Promise<LabError> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(await readFile(file, 'utf8'), { lineCounter, keepSourceTokens: true });
+  const at = locate(doc, lineCounter, { path, message });
+  return new LabError([{ file: displayPath(file), ...at, path: formatPath(path), message, fix }]);
+}

@@ -52,10 +52,15 @@ const command = (what: string) => z.string().min(1, { error: 'expected a command
 // ---------------------------------------------------------------------------------------------
 // Machines, links, steps, submission, captures
 
+/** Debian policy's package names (no version, no option: they reach mmdebstrap as they are). */
+const DEBIAN_PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
+
 const MachineObject = z.strictObject({
   memory: memory().prefault(256).describe(`RAM of the VM: "256M", "1G", or a number of MiB. Default 256 (MiB); at least ${MIN_MEMORY_MIB}.`),
   cpus: z.number().int().min(1).max(64).default(1).describe('Virtual CPUs. Default 1.'),
   kernel: z.string().min(1).optional().describe('Kernel for this machine, overriding the lab\'s `kernel` (ignored when the run sets --kernel). Default: the lab\'s `kernel`.'),
+  packages: z.array(z.string().regex(DEBIAN_PACKAGE, { error: (i) => `expected a Debian package name (lowercase letters, digits, "+", "-", "."), found ${JSON.stringify(i.input)}${FIX}e.g. packages: [jq, socat]` }))
+    .default([]).describe('Debian packages this machine needs besides the base image\'s, e.g. `[jq, socat]`: installed from Debian\'s archive into an image of its own, built once and cached by its recipe (the other machines keep the base image). Default: none.'),
 }).meta({ title: 'Machine', description: 'One Linux VM. An empty value (`host:`) means all defaults.' });
 
 const MachineSchema = MachineObject.nullable().transform((m) => m ?? MachineObject.parse({}));

@@ -8,7 +8,7 @@ import { prepareBoot, type Accel, type Backend } from '../../vm/machine-set.ts';
 import { startBroker } from './broker.ts';
 import { EXIT } from '../exit-codes.ts';
 import { alreadyGraded, classStaffDir, classStudentDir, findClass, inputHash, writeClassReports, writeMissingReport, type ClassReports } from './class.ts';
-import { findLabs, loadLab, type LoadedLab } from '../lab/load.ts';
+import { findLabs, labErrorAt, loadLab, type LoadedLab } from '../lab/load.ts';
 import { playwrightOutcome, tailKeeper } from './playwright-outcome.ts';
 import { playwrightCli, playwrightOrder, writePlaywrightFiles, type GeneratedRun } from '../playwright/config.ts';
 import { unitsOfShard } from './shard.ts';
@@ -18,6 +18,7 @@ import { unitId } from '../protocol/units.ts';
 import { outputLimit, wireEnv } from '../protocol/wire.ts';
 import { VmPool, type PoolUnit } from './vm-pool.ts';
 import { UsageError } from '../errors.ts';
+import { PackageNotFoundError } from '../../vm/errors.ts';
 
 export interface RunOptions {
   paths: string[];
@@ -141,21 +142,22 @@ export async function runLabs(opts: RunOptions): Promise<RunOutcome> {
 
 export async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>, outDir: string, playwrightDir: string, formats: string[]): Promise<RunOutcome> {
   const kernelNames = new Set<string>();
+  const packageSets = [...units.values()].flatMap((u) => Object.values(u.lab.machines).map((m) => m.packages)).filter((p) => p.length > 0);
   for (const u of units.values()) {
     kernelNames.add(u.spec.kernel);
     if (!u.kernelOverride) for (const m of Object.values(u.lab.machines)) if (m.kernel) kernelNames.add(m.kernel);
   }
   const backend = opts.backend ?? 'qemu';
-  const { image, kernels, accel } = await prepareBoot({
-    backend, kernels: [...kernelNames], accel: opts.accel, refreshKernels: opts.refreshKernels, onEvent: opts.onEvent, signal: opts.signal,
-  });
+  const { images, kernels, accel } = await prepareBoot({
+    backend, kernels: [...kernelNames], packageSets, accel: opts.accel, refreshKernels: opts.refreshKernels, onEvent: opts.onEvent, signal: opts.signal,
+  }).catch(async (err: unknown) => { throw err instanceof PackageNotFoundError ? await unknownPackage(err, units) : err; });
 
   const unitMiB = Math.max(...[...units.values()].map((u) => Object.values(u.lab.machines).reduce((t, m) => t + m.memory + QEMU_OVERHEAD_MIB, 0)));
   const vagrant = backend === 'vagrant';
   const parallel = parallelism(opts.workers, units.size, unitMiB, undefined, undefined, vagrant ? 1 : UNITS_PER_CORE[accel]);
   // One unit restored ahead per worker when memory holds twice as many (QEMU backend: Vagrant boots cold).
   const ahead = vagrant ? 0 : parallelism(2 * parallel, units.size, unitMiB) - parallel;
-  const pool = new VmPool(units, image, kernels, accel, opts.onEvent, opts.signal, parallel, backend);
+  const pool = new VmPool(units, images, kernels, accel, opts.onEvent, opts.signal, parallel, backend);
   opts.onPool?.(pool);
   const broker = await startBroker({
     acquire: (id) => pool.acquire(id), release: (id) => pool.release(id, opts.keep),
@@ -226,4 +228,18 @@ function generatedRun(units: Map<string, PlannedUnit>, w: { workDir: string; out
       },
     })),
   };
+}
+
+// The lab.yaml line that asked for a package Debian does not have.
+async function unknownPackage(err: PackageNotFoundError, units: Map<string, PlannedUnit>): Promise<Error> {
+  for (const u of units.values()) {
+    for (const [name, m] of Object.entries(u.lab.machines)) {
+      const i = m.packages.findIndex((p) => err.packages.includes(p));
+      if (i >= 0) {
+        return labErrorAt(u.loaded.file, ['machines', name, 'packages', i], `Debian ${err.suite} has no package "${m.packages[i]}" (looked up in ${err.mirror})`,
+          `use the name of a Debian ${err.suite} package (apt-cache search, or https://packages.debian.org/${err.suite}/); the machines boot Debian ${err.suite}'s archive only`);
+      }
+    }
+  }
+  return err;
 }

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { EventSink } from '../../vm/events.ts';
-import { startMachineSet, type Accel, type Backend } from '../../vm/machine-set.ts';
+import { imageKey, startMachineSet, type Accel, type Backend } from '../../vm/machine-set.ts';
 import type { ImageInfo, KernelInfo, MachineSet } from '../../vm/types.ts';
 import type { Lab } from '../lab/schema.ts';
 import type { DownMachine, HostCaptureStop, TamperNote, UnitLease, UnitSpec } from '../protocol/units.ts';
@@ -35,7 +35,8 @@ export class VmPool {
   private readonly limit;
   constructor(
     private readonly units: Map<string, PoolUnit>,
-    private readonly image: ImageInfo,
+    /** By imageKey of a machine's extra packages ('' is the base image). */
+    private readonly images: Map<string, ImageInfo>,
     private readonly kernels: Map<string, KernelInfo>,
     private readonly accel: Accel,
     private readonly onEvent: EventSink,
@@ -43,6 +44,12 @@ export class VmPool {
     private readonly parallel: number,
     private readonly backend: Backend = 'qemu',
   ) { this.limit = pLimit(parallel); }
+
+  private imageFor(packages: string[]): ImageInfo {
+    const image = this.images.get(imageKey(packages));
+    if (!image) throw new Error(`no image was prepared for the packages ${packages.join(', ') || '(none)'}`);
+    return image;
+  }
 
   private boot(id: string): Promise<MachineSet> {
     let p = this.sets.get(id);
@@ -52,8 +59,11 @@ export class VmPool {
       const machines = Object.entries(u.lab.machines).map(([name, m]) => ({
         name, memoryMb: m.memory, cpus: m.cpus, lock: u.lab.lock,
         kernel: this.kernels.get(u.kernelOverride ? u.spec.kernel : (m.kernel ?? u.spec.kernel))!,
+        image: this.imageFor(m.packages),
       }));
-      const request = { label: u.lab.name, image: this.image, accel: this.accel, onEvent: this.onEvent, signal: this.signal, links: u.lab.links, machines };
+      // The set's image: the one every machine shares (Vagrant boots one box per set), else the base.
+      const shared = new Set(machines.map((m) => m.image.recipeHash)).size === 1 ? machines[0]!.image : this.imageFor([]);
+      const request = { label: u.lab.name, image: shared, accel: this.accel, onEvent: this.onEvent, signal: this.signal, links: u.lab.links, machines };
       p = this.limit(() => startMachineSet(this.backend, request));
       p.catch(() => {});
       this.sets.set(id, p);
@@ -82,7 +92,7 @@ export class VmPool {
     const u = this.units.get(id)!;
     const first = set.endpoints()[0];
     const lease: UnitLease = {
-      id, endpoints: set.endpoints(), accel: this.accel, imageHash: this.image.recipeHash, down: this.downOf(id, set),
+      id, endpoints: set.endpoints(), accel: this.accel, imageHash: this.imageFor([]).recipeHash, down: this.downOf(id, set),
       kernel: { name: u.spec.kernel, version: first?.kernelVersion ?? 'unknown', modulesDisk: this.kernels.get(u.spec.kernel)?.modulesDisk },
       nics: Object.fromEntries(set.names.map((n) => [n, set.nics(n).map((nic, i) => ({ name: `eth${i + 1}`, link: nic.link, mac: nic.mac }))])),
       ...hostCapturesOf(u.lab, set),

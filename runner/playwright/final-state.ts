@@ -19,11 +19,12 @@ export async function finalState(lab: Lab, vms: LabVms, unitId: string, testInfo
   const live = lab.captures.filter((c) => !vms.down.has(c.on) || vms.lease.hostCaptures?.[c.name]);
   const stopped = await Promise.all(live.map((c) => stopCapture(c, vms).then(() => undefined, (err: Error) => err)));
   const stopErrors = new Map(live.map((c, i) => [c.name, stopped[i]]));
-  const [captures, perMachine] = await Promise.all([
+  // The tamper evidence reads what the submission left; nothing here writes it, so it runs alongside.
+  const [captures, perMachine, tampered] = await Promise.all([
     Promise.all(lab.captures.map((c) => fetchCapture(c, vms, testInfo, stopErrors.get(c.name)))),
     Promise.all([...vms.trusted.keys()].filter((t) => !vms.down.has(t)).map((t) => collectOn(lab, vms, t))),
+    tamperEvidence(vms, unitId),
   ]);
-  const tampered = await tamperEvidence(vms, unitId);
   const collected = perMachine.flatMap((r) => r.collected).sort((a, b) => a.order - b.order).map((r) => r.record);
   const health = kernelHealth(perMachine.flatMap((r) => (r.health ? [r.health] : [])));
   await attachJson(testInfo, 'netlab-final', { captures, collected, health, ...(tampered.length ? { tampered } : {}) });

@@ -52,7 +52,7 @@ test('memory: M/G suffixes and bare MiB', () => {
 test('a minimal lab gets every default', () => {
   const lab = validLab(base());
   assert.equal(lab.kernel, 'debian:bookworm');
-  assert.deepEqual(lab.machines, { host: { memory: 256, cpus: 1 }, router: { memory: 256, cpus: 1 } });
+  assert.deepEqual(lab.machines, { host: { memory: 256, cpus: 1, packages: [] }, router: { memory: 256, cpus: 1, packages: [] } });
   assert.deepEqual(lab.links, []);
   assert.deepEqual(lab.setup, []);
   assert.deepEqual(lab.captures, []);
@@ -65,6 +65,16 @@ test('a minimal lab gets every default', () => {
   assert.equal(lab.checks[0]!.kind, 'run');
 });
 
+test('packages: Debian package names only (they reach mmdebstrap as they are), with the fix', () => {
+  assert.deepEqual(validLab({ ...base(), machines: { host: { packages: ['jq', 'libc6-dev', 'g++', 'python3.11'] } } }).machines.host!.packages, ['jq', 'libc6-dev', 'g++', 'python3.11']);
+  for (const bad of ['--include=x', 'jq=1.6', 'Jq', 'a b', 'x']) {
+    const issue = only({ ...base(), machines: { host: { packages: [bad] } } });
+    assert.equal(formatPath(issue.path), 'machines.host.packages[0]');
+    assert.match(issue.message, /^expected a Debian package name .*found /);
+    assert.equal(issue.fix, 'e.g. packages: [jq, socat]');
+  }
+});
+
 test('durations, memory, steps, submission, captures, links and collect are normalised', () => {
   const l = base();
   l.machines = { host: { memory: '1G', cpus: 2, kernel: 'debian:trixie' }, peer: { memory: 128 } };
@@ -74,7 +84,7 @@ test('durations, memory, steps, submission, captures, links and collect are norm
   l.captures = [{ name: 'br', on: 'host', interface: 'br00' }];
   l.collect = ['ip -d addr', { on: 'peer', run: 'bridge fdb' }, { run: 'ip route', name: 'routes' }];
   const lab = validLab(l);
-  assert.deepEqual(lab.machines.host, { memory: 1024, cpus: 2, kernel: 'debian:trixie' });
+  assert.deepEqual(lab.machines.host, { memory: 1024, cpus: 2, kernel: 'debian:trixie', packages: [] });
   assert.equal(lab.machines.peer!.memory, 128);
   assert.deepEqual(lab.links[0], { name: 'lan', machines: ['host', 'peer'], mtu: 1500, addresses: { host: '10.0.0.1/24', peer: 'fd00::2/64' } });
   assert.deepEqual(lab.setup.map((s) => s.timeout), [60_000, 500]);

@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { guestFile, publishDir, removeStaleBuilds, runLogged, safeRemove, writeFileAtomic } from './build-steps.ts';
 import { cacheRoot, recipeHash } from './cache.ts';
-import { InfraError } from '../errors.ts';
+import { InfraError, PackageNotFoundError } from '../errors.ts';
 import type { EventSink } from '../events.ts';
 import { requireTools } from './host-tools.ts';
 import { chooseMirror, mmdebstrapSource, type MirrorChoice } from './mirror.ts';
@@ -149,6 +149,8 @@ export async function ensureImage(opts: EnsureImageOptions = {}): Promise<ImageI
     await safeRemove(tmp).catch(() => {});
     if (opts.signal?.aborted) throw opts.signal.reason ?? err;
     if (err instanceof InfraError) throw err;
+    const missing = [...(err as Error).message.matchAll(/Unable to locate package (\S+)/g)].map((m) => m[1]!);
+    if (missing.length) throw new PackageNotFoundError([...new Set(missing)], IMAGE_SUITE, mirror);
     throw new InfraError(`image build failed: ${(err as Error).message}`, { cause: err });
   }
 }

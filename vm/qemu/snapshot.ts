@@ -49,7 +49,7 @@ async function fileIdentity(path: string): Promise<string> {
 
 export async function snapshotKey(s: SnapshotShape): Promise<string> {
   const files = await Promise.all([s.image.rootfs, s.kernel.kernel, s.kernel.initrd, s.kernel.modulesDisk].map(fileIdentity));
-  return recipeHash('snapshot-v7', s.image.recipeHash, s.kernel.version, files, s.memoryMb, s.cpus, s.accel,
+  return recipeHash('snapshot-v8', s.image.recipeHash, s.kernel.version, files, s.memoryMb, s.cpus, s.accel,
     s.nics.map((n) => n.mtu ?? 1500), s.lock, await qemuVersion());
 }
 

@@ -26,7 +26,7 @@ import { domainName, parseSshConfig, vagrantfileFor, type VagrantMachinePlan } f
 export interface VagrantSetOptions {
   label: string;
   image: ImageInfo;
-  machines: { name: string; memoryMb: number; cpus: number; kernel: KernelInfo; lock?: KernelLock }[];
+  machines: { name: string; memoryMb: number; cpus: number; kernel: KernelInfo; lock?: KernelLock; image?: ImageInfo }[];
   links?: LinkDef[];
   onEvent?: EventSink;
   signal?: AbortSignal;
@@ -138,6 +138,12 @@ export async function startVagrantSet(opts: VagrantSetOptions): Promise<VagrantS
 
 async function startUnguarded(opts: VagrantSetOptions, emit: EventSink): Promise<VagrantSet> {
   await reapStaleVagrantRuns(emit);
+  // One box per set (the box is the image): machines that need different packages cannot share it.
+  const own = opts.machines.find((m) => m.image && m.image.recipeHash !== opts.image.recipeHash);
+  if (own) {
+    throw new InfraError(`machine ${own.name} needs other packages than the rest of its lab (lab.yaml packages), and the Vagrant backend boots one box per lab`,
+      { fix: 'run the lab with the QEMU backend (the default), or give every machine of the lab the same packages' });
+  }
   // One box per image: the kernel each machine boots is named in the run's Vagrantfile.
   const box = await ensureBoxFile(opts.image, opts.machines[0]!.kernel, emit);
   await addBox(box, boxStore());
