@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { chooseAccel } from '../vm/qemu/accel.ts';
-import { ensureImage } from '../vm/build/image.ts';
+import { DEFAULT_PACKAGES, ensureImage } from '../vm/build/image.ts';
 import { ensureKernel } from '../vm/build/kernel.ts';
 import { startVmSet, type MachinePlan } from '../vm/qemu/machine-set.ts';
 import type { Accel } from '../vm/qemu/args.ts';
@@ -44,6 +44,8 @@ async function coldBuilds() {
   process.env.NETLAB_CACHE = cache;
   try {
     put('imageBuildColdMs', await time(() => ensureImage()), 'image build, cold (ms)', 'mmdebstrap from Debian, mkfs.ext4 -d');
+    put('dockerImageBuildColdMs', await time(() => ensureImage({ packages: [...DEFAULT_PACKAGES, 'docker.io', 'apparmor'] })), 'image build with Docker, cold (ms)',
+      'the base packages and docker.io (labs/docker-modes: packages [docker.io, apparmor])');
     put('kernelFetchColdMs', await time(() => ensureKernel('debian:bookworm')), 'kernel fetch, cold (ms)', 'debian:bookworm: apt update, .deb, depmod, disks');
   } finally {
     if (saved === undefined) delete process.env.NETLAB_CACHE; else process.env.NETLAB_CACHE = saved;
@@ -222,5 +224,8 @@ for (const lab of readdirSync(join(repo, 'labs')).filter((d) => existsSync(join(
   if (lab === 'bridge' || lab === 'overlay') continue;
   put(`${camel(lab)}LabMs`, await labWall(lab, 1), `\`netlab-run labs/${lab}\`, warm (ms)`);
 }
+// A Docker lab against the by-hand lab it mirrors (target: at most 2×).
+const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' ? a / b : null);
+put('dockerModesVsHostNone', ratio(results.dockerModesLabMs, results.hostNoneLabMs), 'labs/docker-modes / labs/host-none, warm (×)', 'target ≤ 2');
 
 finish();

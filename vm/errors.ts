@@ -25,3 +25,9 @@ export class PackageNotFoundError extends Error {
     super(`Debian ${suite} (${mirror}) has no package ${packages.join(', ')}`);
   }
 }
+
+// A command of a machine's `boot` list (lab.yaml) failed: the lab's commands, not the machine, so a
+// second boot would fail the same way and is not tried.
+export class BootStepError extends InfraError {
+  override name = 'BootStepError';
+}

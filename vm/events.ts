@@ -9,6 +9,7 @@ export type VmEvent =
   | { type: 'boot-line'; machine: string; line: string }
   | { type: 'boot-ready'; machine: string; ms: number }
   | { type: 'boot-retry'; machine: string; reason: string }
+  | { type: 'boot-step'; machine: string; name: string; ms: number; exitCode: number | null }
   | { type: 'snapshot'; machine: string; phase: 'saved' | 'restored' | 'dropped'; ms: number; message?: string }
   | { type: 'machine-stop'; machine: string }
   /** The host stopped a machine that passed a limit (its disk); the reason is what reports say. */

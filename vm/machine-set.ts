@@ -86,3 +86,4 @@ export function startMachineSet(backend: Backend, req: MachineSetRequest): Promi
 export async function stopAllMachineSets(): Promise<void> {
   await Promise.all([stopAllVmSets(), stopAllVagrantSets()]);
 }
+export { COLD_BOOTS_AT_ONCE } from './qemu/machine-set.ts';

@@ -25,6 +25,13 @@ export interface KernelLock {
   modules: string[];
 }
 
+/** A command run once on a freshly booted machine, before its snapshot (lab.yaml machines.<m>.boot). */
+export interface BootStep {
+  name?: string;
+  run: string;
+  timeoutMs: number;
+}
+
 /** What a host-side capture of a lab NIC recorded, once stopped. */
 export interface NicCaptureResult {
   /** The pcap file on the host (the link's frames both ways, unfiltered). */

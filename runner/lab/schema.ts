@@ -55,12 +55,20 @@ const command = (what: string) => z.string().min(1, { error: 'expected a command
 /** Debian policy's package names (no version, no option: they reach mmdebstrap as they are). */
 const DEBIAN_PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
 
+const BootStepSchema = z.strictObject({
+  name: z.string().min(1).optional().describe('Label shown in progress and errors. Default: the command.'),
+  run: command('Shell command, run as root with bash. Required.'),
+  timeout: duration().prefault('120s').describe('Time limit for the command. Default 120s.'),
+}).meta({ title: 'Boot step', description: 'A command run once when the machine boots, before its snapshot is saved.' });
+
 const MachineObject = z.strictObject({
   memory: memory().prefault(256).describe(`RAM of the VM: "256M", "1G", or a number of MiB. Default 256 (MiB); at least ${MIN_MEMORY_MIB}.`),
   cpus: z.number().int().min(1).max(64).default(1).describe('Virtual CPUs. Default 1.'),
   kernel: z.string().min(1).optional().describe('Kernel for this machine, overriding the lab\'s `kernel` (ignored when the run sets --kernel). Default: the lab\'s `kernel`.'),
   packages: z.array(z.string().regex(DEBIAN_PACKAGE, { error: (i) => `expected a Debian package name (lowercase letters, digits, "+", "-", "."), found ${JSON.stringify(i.input)}${FIX}e.g. packages: [jq, socat]` }))
     .default([]).describe('Debian packages this machine needs besides the base image\'s, e.g. `[jq, socat]`: installed from Debian\'s archive into an image of its own, built once and cached by its recipe (the other machines keep the base image). Default: none.'),
+  boot: z.array(BootStepSchema).default([])
+    .describe('Commands run once, in order, when the machine has booted and before its snapshot is saved: services the lab needs running (e.g. dockerd) and their state (container images) are then in every restored copy, and no unit waits for them. They are part of the snapshot key, run after the kernel lock (modules they need go in `lock.modules`) and before setup; the processes they leave are services, never killed as the submission\'s. Default: none.'),
 }).meta({ title: 'Machine', description: 'One Linux VM. An empty value (`host:`) means all defaults.' });
 
 const MachineSchema = MachineObject.nullable().transform((m) => m ?? MachineObject.parse({}));

@@ -29,6 +29,7 @@ export function progressPrinter(opts: { verbose: boolean }) {
       case 'boot-start': if (opts.verbose || e.attempt > 1) out(`${e.machine}: booting${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`); break;
       case 'boot-line': if (opts.verbose) out(c.dim(`${e.machine}| ${e.line}`)); break;
       case 'boot-ready': out(`${e.machine}: ready in ${(e.ms / 1000).toFixed(1)} s`); break;
+      case 'boot-step': out(`${e.machine}: boot step "${e.name}" ${e.exitCode === 0 ? 'done' : 'failed'} in ${(e.ms / 1000).toFixed(1)} s`); break;
       case 'boot-retry': out(c.yellow(`${e.machine}: boot failed, retrying: ${e.reason.split('\n')[0]}`)); break;
       case 'machine-stop': if (opts.verbose) out(`${e.machine}: stopped`); break;
       case 'machine-limit': out(c.yellow(`${e.machine}: ${e.reason}`)); break;

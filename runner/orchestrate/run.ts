@@ -4,7 +4,7 @@ import { availableParallelism, freemem, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { EventSink } from '../../vm/events.ts';
-import { prepareBoot, type Accel, type Backend } from '../../vm/machine-set.ts';
+import { COLD_BOOTS_AT_ONCE, prepareBoot, type Accel, type Backend } from '../../vm/machine-set.ts';
 import { startBroker } from './broker.ts';
 import { EXIT } from '../exit-codes.ts';
 import { alreadyGraded, classStaffDir, classStudentDir, findClass, inputHash, writeClassReports, writeMissingReport, type ClassReports } from './class.ts';
@@ -169,7 +169,7 @@ export async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>
   try {
     // Boot while Playwright starts: the first tests find their VMs (nearly) ready.
     if (!opts.shard) pool.prewarm(playwrightOrder([...units.keys()]), ahead);
-    const files = await writePlaywrightFiles(generatedRun(units, { workDir, outDir, playwrightDir, parallel, reporters: opts.reporters, formats, shard: opts.shard }));
+    const files = await writePlaywrightFiles({ ...generatedRun(units, { workDir, outDir, playwrightDir, parallel, reporters: opts.reporters, formats, shard: opts.shard }), coldBootsAtOnce: COLD_BOOTS_AT_ONCE });
     // A shard boots only its own units: Playwright says which (runner/orchestrate/shard.ts).
     const inShard = opts.shard ? await unitsOfShard(files, opts.shard, opts.signal) : undefined;
     if (inShard) pool.prewarm(inShard, ahead);

@@ -60,6 +60,7 @@ export class VmPool {
         name, memoryMb: m.memory, cpus: m.cpus, lock: u.lab.lock,
         kernel: this.kernels.get(u.kernelOverride ? u.spec.kernel : (m.kernel ?? u.spec.kernel))!,
         image: this.imageFor(m.packages),
+        boot: m.boot.map((b) => ({ run: b.run, timeoutMs: b.timeout, ...(b.name ? { name: b.name } : {}) })),
       }));
       // The set's image: the one every machine shares (Vagrant boots one box per set), else the base.
       const shared = new Set(machines.map((m) => m.image.recipeHash)).size === 1 ? machines[0]!.image : this.imageFor([]);

@@ -7,6 +7,7 @@ import type { Lab } from '../lab/schema.ts';
 import { specFilesOf } from '../lab/spec-checks.ts';
 import type { UnitSpec } from '../protocol/units.ts';
 import type { UnitMeta } from './netlab-reporter.ts';
+import { BOOT_BUDGET_ENV, runBootBudgetMs } from './boot-budget.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SPEC_SUFFIX = '.spec.mjs';
@@ -28,6 +29,8 @@ export interface GeneratedRun {
    * every check, hidden ones too, so they belong with the staff copies. Default: outDir.
    */
   staffDir?: string;
+  /** Cold boots the VM engine runs at once (the rest wait their turn): what the boot budget counts in. Default 1. */
+  coldBootsAtOnce?: number;
 }
 
 // There is no public API to run Playwright from code (microsoft/playwright#7275): write one spec file
@@ -79,7 +82,8 @@ export async function writePlaywrightFiles(run: GeneratedRun): Promise<Playwrigh
   };
   const json = join(run.workDir, 'playwright.config.json');
   await writeFile(json, JSON.stringify(config, null, 2));
-  return { config: join(here, 'playwright.config.ts'), env: { [CONFIG_ENV]: json, ...playwrightNodeEnv() } };
+  const bootBudget = String(runBootBudgetMs(run.units, run.coldBootsAtOnce ?? 1));
+  return { config: join(here, 'playwright.config.ts'), env: { [CONFIG_ENV]: json, [BOOT_BUDGET_ENV]: bootBudget, ...playwrightNodeEnv() } };
 }
 
 /**

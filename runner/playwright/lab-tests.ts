@@ -9,7 +9,8 @@ import { NOTE, type TestKind } from '../protocol/wire.ts';
 import { checkTest } from './check-test.ts';
 import { finalState } from './final-state.ts';
 import { setupBudgetMs, setupTest, stageTest, SubmissionPlan } from './setup-test.ts';
-import { BOOT_BUDGET_MS, unitVms, workerTest, type LabVms } from './unit-vms.ts';
+import { bootBudgetMs } from './boot-budget.ts';
+import { unitVms, workerTest, type LabVms } from './unit-vms.ts';
 
 export type { LabVms };
 
@@ -19,7 +20,7 @@ export type { LabVms };
 // `specs`: the modules of the lab's *.spec.ts files (imported by the generated spec file), by file name.
 export function defineLabTests(unit: UnitSpec, lab: Lab, specs: SpecModules = {}): void {
   const test = workerTest.extend<{ vms: LabVms }>({
-    vms: [async ({}, use) => { await use(await unitVms(unit.id)); }, { timeout: BOOT_BUDGET_MS }],
+    vms: [async ({}, use) => { await use(await unitVms(unit.id)); }, { timeout: bootBudgetMs() }],
   });
   test.describe.configure({ mode: 'default' });
   // Every test names its unit and what it is: the reporters grade from these.
@@ -28,7 +29,7 @@ export function defineLabTests(unit: UnitSpec, lab: Lab, specs: SpecModules = {}
   const plan = new SubmissionPlan(unit, lab);
 
   test('setup', { annotation: tags('setup') }, async ({ vms }, testInfo) => {
-    test.setTimeout(BOOT_BUDGET_MS + setupBudgetMs(plan));
+    test.setTimeout(bootBudgetMs() + setupBudgetMs(plan));
     await setupTest(plan, vms, testInfo, test.step);
   });
 

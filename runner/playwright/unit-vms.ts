@@ -25,8 +25,6 @@ export interface LabVms {
   noSsh: Map<string, string>;
 }
 
-/** How long a unit's first test waits for its VMs (a cold boot under emulation, a queue of units). */
-export const BOOT_BUDGET_MS = 4 * 60_000;
 
 // The machines of the unit this worker grades now. A worker runs one unit's tests after another's
 // (one project for all units, config.ts), so the connections live from the unit's first test to the

@@ -30,7 +30,7 @@ after(() => rm(cache, { recursive: true, force: true }));
 test('two copies of one snapshot restored at once are independent machines', async () => {
   const image = await ensureImage();
   const kernel = await ensureKernel('debian:bookworm');
-  const key = await snapshotKey({ image, kernel, memoryMb: 256, cpus: 1, accel: 'tcg', nics: [{ link: 'lan', mac: 'x', backend: { type: 'dgram', localPath: '', remotePath: '' } }], lock: [] });
+  const key = await snapshotKey({ image, kernel, memoryMb: 256, cpus: 1, accel: 'tcg', nics: [{ link: 'lan', mac: 'x', backend: { type: 'dgram', localPath: '', remotePath: '' } }], lock: [], boot: [] });
   const events: VmEvent[] = [];
   // The first start of this shape saves the snapshot (the cache is new); the next start restores two
   // machines of that shape from it, at the same time.

@@ -10,6 +10,7 @@ import { loadLab } from '../../runner/lab/load.ts';
 import { CONFIG_ENV, playwrightOrder, writePlaywrightFiles } from '../../runner/playwright/config.ts';
 import { unitsOfShard } from '../../runner/orchestrate/shard.ts';
 import { topologyOf } from '../../runner/lab/topology.ts';
+import { BOOT_BUDGET_ENV, BOOT_BUDGET_MS, runBootBudgetMs } from '../../runner/playwright/boot-budget.ts';
 
 test('Playwright lists the units from the stub config and compiles neither the config nor the generated specs anew', async (t) => {
   const loaded = await loadLab('labs/bridge');
@@ -49,4 +50,21 @@ test('Playwright lists the units from the stub config and compiles neither the c
   const compiled = (await readdir(cache, { recursive: true })).filter((f) => f.endsWith('.js')).map((f) => f.replace(/^.*_/, ''));
   assert.ok(compiled.includes('playwrightconfig.js') && compiled.includes('labtests.js'), compiled.join(' '));
   assert.ok(!compiled.some((f) => /^bridge/.test(f)), `generated specs were compiled: ${compiled.join(' ')}`);
+});
+
+test('the boot budget of a run grows with the machine shapes that may boot cold, one turn at a time', async (t) => {
+  const bridge = (await loadLab('labs/bridge')).lab;
+  const overlay = (await loadLab('labs/overlay')).lab;
+  const unit = (lab: typeof bridge, kernel: string, id = lab.name) => ({ spec: { id, labFile: '', kernel, submission: null }, lab });
+  // A class: one shape however many students.
+  const class24 = Array.from({ length: 24 }, (_, i) => unit(bridge, 'debian:bookworm', `s${i}`));
+  assert.equal(runBootBudgetMs(class24, 1), BOOT_BUDGET_MS + 120_000);
+  // A matrix: each kernel is a shape of its own; the overlay's two like machines are one.
+  const matrix = ['debian:bullseye', 'debian:sid'].flatMap((k) => [unit(bridge, k), unit(overlay, k)]);
+  assert.equal(runBootBudgetMs(matrix, 1), BOOT_BUDGET_MS + 4 * 120_000);
+  assert.equal(runBootBudgetMs(matrix, 2), BOOT_BUDGET_MS + 2 * 120_000);
+  const workDir = await mkdtemp(join(tmpdir(), 'netlab-pwconfig-'));
+  t.after(() => rm(workDir, { recursive: true, force: true }));
+  const files = await writePlaywrightFiles({ workDir, outDir: join(workDir, 'out'), units: [], workers: 1, reporters: [] });
+  assert.ok(Number(files.env[BOOT_BUDGET_ENV]) >= BOOT_BUDGET_MS, 'Playwright\'s workers are told the budget');
 });

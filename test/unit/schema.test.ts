@@ -52,7 +52,7 @@ test('memory: M/G suffixes and bare MiB', () => {
 test('a minimal lab gets every default', () => {
   const lab = validLab(base());
   assert.equal(lab.kernel, 'debian:bookworm');
-  assert.deepEqual(lab.machines, { host: { memory: 256, cpus: 1, packages: [] }, router: { memory: 256, cpus: 1, packages: [] } });
+  assert.deepEqual(lab.machines, { host: { memory: 256, cpus: 1, packages: [], boot: [] }, router: { memory: 256, cpus: 1, packages: [], boot: [] } });
   assert.deepEqual(lab.links, []);
   assert.deepEqual(lab.setup, []);
   assert.deepEqual(lab.captures, []);
@@ -84,8 +84,13 @@ test('durations, memory, steps, submission, captures, links and collect are norm
   l.captures = [{ name: 'br', on: 'host', interface: 'br00' }];
   l.collect = ['ip -d addr', { on: 'peer', run: 'bridge fdb' }, { run: 'ip route', name: 'routes' }];
   const lab = validLab(l);
-  assert.deepEqual(lab.machines.host, { memory: 1024, cpus: 2, kernel: 'debian:trixie', packages: [] });
+  assert.deepEqual(lab.machines.host, { memory: 1024, cpus: 2, kernel: 'debian:trixie', packages: [], boot: [] });
   assert.equal(lab.machines.peer!.memory, 128);
+  // A machine's boot steps: a 120 s limit by default, durations as elsewhere; an unknown key is refused.
+  l.machines.host = { boot: [{ name: 'dockerd', run: 'dockerd &' }, { run: 'true', timeout: '5s' }] };
+  assert.deepEqual(validLab(l).machines.host!.boot, [{ name: 'dockerd', run: 'dockerd &', timeout: 120_000 }, { run: 'true', timeout: 5000 }]);
+  l.machines.host = { boot: [{ run: 'true', on: 'host' }] };
+  assert.throws(() => validLab(l));
   assert.deepEqual(lab.links[0], { name: 'lan', machines: ['host', 'peer'], mtu: 1500, addresses: { host: '10.0.0.1/24', peer: 'fd00::2/64' } });
   assert.deepEqual(lab.setup.map((s) => s.timeout), [60_000, 500]);
   assert.equal(lab.submission!.timeout, 120_000);

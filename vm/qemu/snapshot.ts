@@ -23,6 +23,8 @@ export interface SnapshotShape {
   nics: NicSpec[];
   /** The lock's kernel parameters: a snapshot is of a kernel locked one way. */
   lock: string[];
+  /** The machine's boot steps: a snapshot holds what they started. */
+  boot: string[];
 }
 
 export interface Snapshot {
@@ -50,7 +52,7 @@ async function fileIdentity(path: string): Promise<string> {
 export async function snapshotKey(s: SnapshotShape): Promise<string> {
   const files = await Promise.all([s.image.rootfs, s.kernel.kernel, s.kernel.initrd, s.kernel.modulesDisk].map(fileIdentity));
   return recipeHash('snapshot-v8', s.image.recipeHash, s.kernel.version, files, s.memoryMb, s.cpus, s.accel,
-    s.nics.map((n) => n.mtu ?? 1500), s.lock, await qemuVersion());
+    s.nics.map((n) => n.mtu ?? 1500), s.lock, await qemuVersion(), ...(s.boot.length ? [s.boot] : []));
 }
 
 export function snapshotsEnabled(): boolean {

@@ -18,15 +18,16 @@ import { freeUdpPort } from '../qemu/ports.ts';
 import { lockParams, macFor, managementMac } from '../qemu/args.ts';
 import { createRunDir, removeRunDir, runOwnerAlive, runtimeRoot, type RunDir } from '../runtime.ts';
 import { SshMachine } from '../ssh/client.ts';
-import type { ImageInfo, KernelInfo, KernelLock, MachineEndpoint, MachineSet } from '../types.ts';
+import type { BootStep, ImageInfo, KernelInfo, KernelLock, MachineEndpoint, MachineSet } from '../types.ts';
 import { addBox, boxStore, ensureBoxFile, vagrantEnv } from './box.ts';
 import { assertRuntimeReachable, libvirtQemuIdentity, stageBootFiles } from './qemu-access.ts';
+import { runBootSteps } from '../boot-steps.ts';
 import { domainName, parseSshConfig, vagrantfileFor, type VagrantMachinePlan } from './vagrantfile.ts';
 
 export interface VagrantSetOptions {
   label: string;
   image: ImageInfo;
-  machines: { name: string; memoryMb: number; cpus: number; kernel: KernelInfo; lock?: KernelLock; image?: ImageInfo }[];
+  machines: { name: string; memoryMb: number; cpus: number; kernel: KernelInfo; lock?: KernelLock; image?: ImageInfo; boot?: BootStep[] }[];
   links?: LinkDef[];
   onEvent?: EventSink;
   signal?: AbortSignal;
@@ -183,6 +184,7 @@ async function startUnguarded(opts: VagrantSetOptions, emit: EventSink): Promise
         hostPublicKey: opts.image.hostPublicKey, kernelVersion: m.kernel.version,
       };
       const ssh = await SshMachine.connect(endpoint, { timeoutMs: 60_000, signal: opts.signal });
+      await runBootSteps(m.name, ssh, m.boot ?? [], emit);
       booted.set(m.name, { ssh, endpoint, nics: (nics.get(m.name) ?? []).map((n) => ({ link: n.link, mac: n.mac })) });
       emit({ type: 'boot-ready', machine: m.name, ms: Date.now() - started });
     }
