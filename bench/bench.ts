@@ -45,7 +45,7 @@ async function coldBuilds() {
   try {
     put('imageBuildColdMs', await time(() => ensureImage()), 'image build, cold (ms)', 'mmdebstrap from Debian, mkfs.ext4 -d');
     put('dockerImageBuildColdMs', await time(() => ensureImage({ packages: [...DEFAULT_PACKAGES, 'docker.io', 'apparmor'] })), 'image build with Docker, cold (ms)',
-      'the base packages and docker.io (labs/docker-modes: packages [docker.io, apparmor])');
+      'the base packages, docker.io and apparmor (a machine with docker: true)');
     put('kernelFetchColdMs', await time(() => ensureKernel('debian:bookworm')), 'kernel fetch, cold (ms)', 'debian:bookworm: apt update, .deb, depmod, disks');
   } finally {
     if (saved === undefined) delete process.env.NETLAB_CACHE; else process.env.NETLAB_CACHE = saved;
@@ -227,5 +227,6 @@ for (const lab of readdirSync(join(repo, 'labs')).filter((d) => existsSync(join(
 // A Docker lab against the by-hand lab it mirrors (target: at most 2×).
 const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' ? a / b : null);
 put('dockerModesVsHostNone', ratio(results.dockerModesLabMs, results.hostNoneLabMs), 'labs/docker-modes / labs/host-none, warm (×)', 'target ≤ 2');
+put('dockerPublishVsNat', ratio(results.dockerPublishLabMs, results.natLabMs), 'labs/docker-publish / labs/nat, warm (×)', 'target ≤ 2');
 
 finish();

@@ -20,6 +20,8 @@ let passed = 0;
 let failed = 0;
 let exitFailed = false;
 const timings: { file: string; seconds: number; bad: number }[] = [];
+// Failed tests' TAP diagnostics, repeated at the end: CI keeps only the tail of a long log.
+const failures: string[] = [];
 // The typecheck is part of the unit tier: tsx strips types without checking them, so nothing else
 // would notice a type error.
 if (selected.includes('unit') && !filter) {
@@ -52,6 +54,7 @@ for (const tier of selected) {
     passed += Number(/^# pass (\d+)$/m.exec(text)?.[1] ?? 0);
     const bad = Number(/^# fail (\d+)$/m.exec(text)?.[1] ?? 0) + Number(/^# cancelled (\d+)$/m.exec(text)?.[1] ?? 0);
     failed += bad;
+    if (bad) failures.push(...failureDiagnostics(text));
     if (tier !== 'unit') timings.push({ file: batch[0]!, seconds: (Date.now() - started) / 1000, bad });
   }
 }
@@ -63,5 +66,22 @@ if (timings.length > 1) {
   console.log(`${timings.reduce((n, t) => n + t.seconds, 0).toFixed(0).padStart(6)} s  in all`);
 }
 rmSync(tapDir, { recursive: true, force: true });
+if (failures.length) console.log(`\n== failures ==\n${failures.join('\n\n')}`);
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exitCode = exitFailed || failed > 0 ? 1 : 0;
+
+// Each "not ok" test of a TAP file with its YAML block (error, location), long outputs cut in the middle.
+function failureDiagnostics(tap: string): string[] {
+  const out: string[] = [];
+  const lines = tap.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const head = /^\s*not ok \d+ - (.*)$/.exec(lines[i]!);
+    if (!head || lines[i + 1]?.trim() !== '---') continue;
+    const block: string[] = [];
+    // The stack is node's own frames mostly; the location line already names the test's.
+    for (let j = i + 2; j < lines.length && lines[j]!.trim() !== '...' && !/^\s*stack: /.test(lines[j]!); j++) block.push(lines[j]!);
+    const shown = block.length > 60 ? [...block.slice(0, 40), `  … ${block.length - 55} lines …`, ...block.slice(-15)] : block;
+    out.push([`✖ ${head[1]}`, ...shown].join('\n'));
+  }
+  return out;
+}

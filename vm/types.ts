@@ -30,6 +30,8 @@ export interface BootStep {
   name?: string;
   run: string;
   timeoutMs: number;
+  /** Where the lab has it, for its error: e.g. "lab.yaml machines.host.boot[0]". Default from its index. */
+  where?: string;
 }
 
 /** What a host-side capture of a lab NIC recorded, once stopped. */

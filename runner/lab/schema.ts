@@ -3,6 +3,7 @@
 // What shapes cannot say (references between fields) is checked in schema-references.ts, and
 // zod's issues are put into the lab author's words in schema-messages.ts.
 import { z } from 'zod';
+import { expandDocker } from './docker-machine.ts';
 import { DURATION_PATTERN, MEMORY_PATTERN, parseDuration, parseMemory } from './duration.ts';
 // What a validated lab runs, where and in which order is in plan.ts: no zod there, since the test
 // worker loads it on every run's critical path.
@@ -67,6 +68,8 @@ const MachineObject = z.strictObject({
   kernel: z.string().min(1).optional().describe('Kernel for this machine, overriding the lab\'s `kernel` (ignored when the run sets --kernel). Default: the lab\'s `kernel`.'),
   packages: z.array(z.string().regex(DEBIAN_PACKAGE, { error: (i) => `expected a Debian package name (lowercase letters, digits, "+", "-", "."), found ${JSON.stringify(i.input)}${FIX}e.g. packages: [jq, socat]` }))
     .default([]).describe('Debian packages this machine needs besides the base image\'s, e.g. `[jq, socat]`: installed from Debian\'s archive into an image of its own, built once and cached by its recipe (the other machines keep the base image). Default: none.'),
+  docker: z.boolean().default(false)
+    .describe('Docker in this machine: Debian\'s docker.io (and apparmor, whose docker-default profile it loads) in the machine\'s image, dockerd started and an offline `busybox:latest` image imported by boot steps that come before this machine\'s own, so every restored copy has a running Docker; the kernel lock also loads `overlay`, and the submission may leave containers and docker-proxy running (`submission.keep`). Default false.'),
   boot: z.array(BootStepSchema).default([])
     .describe('Commands run once, in order, when the machine has booted and before its snapshot is saved: services the lab needs running (e.g. dockerd) and their state (container images) are then in every restored copy, and no unit waits for them. They are part of the snapshot key, run after the kernel lock (modules they need go in `lock.modules`) and before setup; the processes they leave are services, never killed as the submission\'s. Default: none.'),
 }).meta({ title: 'Machine', description: 'One Linux VM. An empty value (`host:`) means all defaults.' });
@@ -332,7 +335,7 @@ const CHECK_BRANCHES: CheckBranches = { run: RunCheckSchema, capture: CaptureChe
 // Validates parsed YAML (any JS value) against the lab format, references included.
 export function checkLab(raw: unknown): CheckLabResult {
   const r = LabSchema.safeParse(raw, { error: explain, reportInput: true });
-  if (r.success) return { ok: true, lab: r.data };
+  if (r.success) return { ok: true, lab: expandDocker(r.data) };
   return { ok: false, issues: readableIssues(r.error.issues, raw, CHECK_BRANCHES) };
 }
 

@@ -4,6 +4,7 @@ import pLimit from 'p-limit';
 import type { EventSink } from '../../vm/events.ts';
 import { imageKey, startMachineSet, type Accel, type Backend } from '../../vm/machine-set.ts';
 import type { ImageInfo, KernelInfo, MachineSet } from '../../vm/types.ts';
+import { bootStepPlace } from '../lab/docker-machine.ts';
 import type { Lab } from '../lab/schema.ts';
 import type { DownMachine, HostCaptureStop, TamperNote, UnitLease, UnitSpec } from '../protocol/units.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,7 +61,7 @@ export class VmPool {
         name, memoryMb: m.memory, cpus: m.cpus, lock: u.lab.lock,
         kernel: this.kernels.get(u.kernelOverride ? u.spec.kernel : (m.kernel ?? u.spec.kernel))!,
         image: this.imageFor(m.packages),
-        boot: m.boot.map((b) => ({ run: b.run, timeoutMs: b.timeout, ...(b.name ? { name: b.name } : {}) })),
+        boot: m.boot.map((b, i) => ({ run: b.run, timeoutMs: b.timeout, where: bootStepPlace(name, m.docker, i), ...(b.name ? { name: b.name } : {}) })),
       }));
       // The set's image: the one every machine shares (Vagrant boots one box per set), else the base.
       const shared = new Set(machines.map((m) => m.image.recipeHash)).size === 1 ? machines[0]!.image : this.imageFor([]);

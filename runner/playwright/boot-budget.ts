@@ -17,7 +17,12 @@ export const bootBudgetMs = (): number => Number(process.env[BOOT_BUDGET_ENV]) |
  * bound: restored units never come near it, and it still ends a boot that hangs.
  */
 export function runBootBudgetMs(units: { spec: UnitSpec; lab: Lab }[], coldAtOnce: number): number {
-  const shapes = new Set(units.flatMap(({ spec, lab }) => Object.values(lab.machines).map((m) =>
-    JSON.stringify([m.kernel ?? spec.kernel, spec.kernel, m.memory, m.cpus, m.packages, m.boot, lab.lock, lab.links.map((l) => l.mtu)]))));
-  return BOOT_BUDGET_MS + Math.ceil(shapes.size / Math.max(1, coldAtOnce)) * COLD_BOOT_MS;
+  // Each shape's turn: a cold boot, and its boot steps up to their limits.
+  const shapes = new Map(units.flatMap(({ spec, lab }) => Object.values(lab.machines).map((m): [string, number] => [
+    JSON.stringify([m.kernel ?? spec.kernel, spec.kernel, m.memory, m.cpus, m.packages, m.boot, lab.lock, lab.links.map((l) => l.mtu)]),
+    COLD_BOOT_MS + m.boot.reduce((t, b) => t + b.timeout, 0)])));
+  const turns = [...shapes.values()].sort((a, b) => b - a);
+  const lanes = Math.max(1, coldAtOnce);
+  // The longest turns first, `lanes` at a time: the sum of every lane-th one bounds the wait.
+  return BOOT_BUDGET_MS + turns.filter((_, i) => i % lanes === 0).reduce((t, ms) => t + ms, 0);
 }

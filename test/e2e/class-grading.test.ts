@@ -90,7 +90,7 @@ test('a class of 11: exact gradebook, a report per student, hostile code contain
     assert.deepEqual(CHECKS.map((c) => Number(row[c])), points, `${row.student} per check`);
     if (status !== 'missing') assert.ok(Number(row.duration_s) > 0, `${row.student} duration`);
   }
-  assert.match(rows.find((x) => x.student === 'loop')!.detail!, /ran past its time limit \(stopped after 3\d s\)/);
+  assert.match(rows.find((x) => x.student === 'loop')!.detail!, /ran past its time limit \(stopped after [34]\d s\)/);
   assert.match(rows.find((x) => x.student === 'bomb')!.detail!, /limit of 512 processes/);
   assert.match(rows.find((x) => x.student === 'poweroff')!.detail!, /powered off or crashed/);
   assert.match(rows.find((x) => x.student === 'syntax')!.detail!, /exited 2: .*syntax error/);

@@ -3,9 +3,9 @@
 // `netlab-run verify` run: the reference grades full marks, each typical mistake its exact score.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertFullMarks, assertPartial, assertVerified, labVerifier } from '../helpers/lab-verify.ts';
+import { assertFullMarks, assertNotTampered, assertPartial, assertVerified, labVerifier } from '../helpers/lab-verify.ts';
 
 const LAB = 'docker-modes';
 const MAX = 19;
@@ -15,6 +15,9 @@ const mistakes: [string, number, string[], RegExp][] = [
   ['random-mac.sh', 18, ['hand-like-c-bridge'], /02:42:ac:11:00:64/],
   ['none-default.sh', 18, ['c-none-lo-only'], /--network none/],
   ['host-published.sh', 17, ['c-host-host-mode'], /docker-proxy/],
+  // A forgery: a container's namespace attached as "hand" (Docker's veth, address and MAC) earns nothing by hand.
+  ['attach-container.sh', 7, ['c-bridge-reaches-hand', 'hand-address-and-route', 'hand-like-c-bridge', 'hand-masqueraded', 'hand-reaches-c-bridge',
+    'hand-veth-on-docker0', 'http-crossed-docker0'], /ip netns exec hand ip route add default/],
 ];
 
 // The first run on a machine builds the image with Docker and the snapshot with dockerd up.
@@ -40,11 +43,7 @@ test(`the reference (docker run in three modes, then c-bridge again by hand) gra
 });
 
 test('Docker\'s own processes are never taken for tampering: containers, dockerd, docker-proxy', async () => {
-  const v = await verified();
-  for (const name of ['reference', ...mistakes.map(([f]) => f.replace(/\.sh$/, ''))]) {
-    const html = readFileSync(join(v.example(name).dir, 'index.html'), 'utf8');
-    assert.ok(!html.includes('data-testid="tampered"'), `${name} was flagged`);
-  }
+  assertNotTampered(await verified(), ['reference', ...mistakes.map(([f]) => f.replace(/\.sh$/, ''))]);
 });
 
 for (const [file, score, failed, hint] of mistakes) {

@@ -77,3 +77,11 @@ export function assertPartial(ex: ReturnType<Verified['example']>, score: number
   assert.equal(ex.summary.maxScore, max);
   assert.deepEqual(ex.failed, [...failedIds].sort());
 }
+
+/** None of these examples' reports (student copies) says the run was flagged `tampered`. */
+export function assertNotTampered(v: Verified, names: string[]): void {
+  for (const name of names) {
+    const html = readFileSync(join(v.example(name).dir, 'index.html'), 'utf8');
+    assert.ok(!html.includes('data-testid="tampered"'), `${name} was flagged`);
+  }
+}

@@ -50,3 +50,16 @@ test('the snapshot key names the boot steps (command and limit); none leaves the
   assert.deepEqual(bootStepsKey([{ run: 'x', timeoutMs: 1000 }]), ['1000:x']);
   assert.notDeepEqual(bootStepsKey([{ run: 'x', timeoutMs: 1000 }]), bootStepsKey([{ run: 'x', timeoutMs: 2000 }]));
 });
+
+test('an interrupted run stops the boot steps: the session is closed, and it is no failure of the step', async () => {
+  const ac = new AbortController();
+  let closed = 0;
+  const ssh = {
+    exec: async () => { ac.abort(); return { exitCode: null, stdout: '', stderr: '', durationMs: 5, timedOut: false, truncated: false }; },
+    close: async () => { closed++; },
+  } as unknown as SshMachine;
+  const err = await runBootSteps('host', ssh, [{ run: 'dockerd', timeoutMs: 120_000 }, { run: 'never', timeoutMs: 1000 }], () => {}, ac.signal).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof Error && !(err instanceof BootStepError), String(err));
+  assert.match((err as Error).message, /stopped \(the run was interrupted\)/);
+  assert.equal(closed, 1);
+});

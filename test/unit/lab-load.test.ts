@@ -35,7 +35,7 @@ test('a full lab loads with defaults applied, from its folder or its lab.yaml', 
   assert.deepEqual(loaded.specFiles, [join(lab('valid-full'), 'reachability.spec.ts')]);
   const l = loaded.lab;
   assert.equal(l.name, 'bridge');
-  assert.deepEqual(l.machines, { host: { memory: 256, cpus: 1, packages: [], boot: [] }, peer: { memory: 128, cpus: 1, kernel: 'debian:trixie', packages: [], boot: [] } });
+  assert.deepEqual(l.machines, { host: { memory: 256, cpus: 1, packages: [], docker: false, boot: [] }, peer: { memory: 128, cpus: 1, kernel: 'debian:trixie', packages: [], docker: false, boot: [] } });
   assert.deepEqual(l.links[0], { name: 'lan', machines: ['host', 'peer'], mtu: 1500, addresses: { host: '192.168.56.11/24', peer: '192.168.56.12/24' } });
   assert.deepEqual(l.setup.map((s) => [s.on, s.timeout]), [['host', 30_000], ['peer', 60_000]]);
   assert.deepEqual(l.submission, { file: 'bridge.sh', run: 'bash bridge.sh up', on: 'host', timeout: 60_000, reference: 'solution/bridge.sh', keep: [] });

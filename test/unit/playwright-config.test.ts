@@ -63,6 +63,9 @@ test('the boot budget of a run grows with the machine shapes that may boot cold,
   const matrix = ['debian:bullseye', 'debian:sid'].flatMap((k) => [unit(bridge, k), unit(overlay, k)]);
   assert.equal(runBootBudgetMs(matrix, 1), BOOT_BUDGET_MS + 4 * 120_000);
   assert.equal(runBootBudgetMs(matrix, 2), BOOT_BUDGET_MS + 2 * 120_000);
+  // A machine with boot steps may take them to their limits too (docker-modes: two steps of 120 s).
+  const docker = (await loadLab('labs/docker-modes')).lab;
+  assert.equal(runBootBudgetMs([unit(docker, 'debian:bookworm')], 1), BOOT_BUDGET_MS + 120_000 + 2 * 120_000);
   const workDir = await mkdtemp(join(tmpdir(), 'netlab-pwconfig-'));
   t.after(() => rm(workDir, { recursive: true, force: true }));
   const files = await writePlaywrightFiles({ workDir, outDir: join(workDir, 'out'), units: [], workers: 1, reporters: [] });

@@ -52,7 +52,7 @@ test('memory: M/G suffixes and bare MiB', () => {
 test('a minimal lab gets every default', () => {
   const lab = validLab(base());
   assert.equal(lab.kernel, 'debian:bookworm');
-  assert.deepEqual(lab.machines, { host: { memory: 256, cpus: 1, packages: [], boot: [] }, router: { memory: 256, cpus: 1, packages: [], boot: [] } });
+  assert.deepEqual(lab.machines, { host: { memory: 256, cpus: 1, packages: [], docker: false, boot: [] }, router: { memory: 256, cpus: 1, packages: [], docker: false, boot: [] } });
   assert.deepEqual(lab.links, []);
   assert.deepEqual(lab.setup, []);
   assert.deepEqual(lab.captures, []);
@@ -84,7 +84,7 @@ test('durations, memory, steps, submission, captures, links and collect are norm
   l.captures = [{ name: 'br', on: 'host', interface: 'br00' }];
   l.collect = ['ip -d addr', { on: 'peer', run: 'bridge fdb' }, { run: 'ip route', name: 'routes' }];
   const lab = validLab(l);
-  assert.deepEqual(lab.machines.host, { memory: 1024, cpus: 2, kernel: 'debian:trixie', packages: [], boot: [] });
+  assert.deepEqual(lab.machines.host, { memory: 1024, cpus: 2, kernel: 'debian:trixie', packages: [], docker: false, boot: [] });
   assert.equal(lab.machines.peer!.memory, 128);
   // A machine's boot steps: a 120 s limit by default, durations as elsewhere; an unknown key is refused.
   l.machines.host = { boot: [{ name: 'dockerd', run: 'dockerd &' }, { run: 'true', timeout: '5s' }] };

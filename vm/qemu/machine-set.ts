@@ -215,6 +215,9 @@ async function bootOnce(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, run
   const snapKey = snapshotsEnabled()
     ? await snapshotKey({ image: imageOf(m, opts), kernel: m.kernel, memoryMb: m.memoryMb, cpus: m.cpus, accel: opts.accel, nics, lock: lockParams(m.lock), boot: bootStepsKey(m.boot) })
     : undefined;
+  // A machine whose boot steps failed once fails the same way for every unit of its shape: said at once.
+  const failed = snapKey ? failedBoots.get(snapKey) : undefined;
+  if (failed) throw failed;
   const snap = snapKey ? await findSnapshot(snapKey) : undefined;
   if (snap && snapKey) {
     try {
@@ -231,7 +234,8 @@ async function bootOnce(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, run
   if (!snapKey) return coldBootQueued(m, nics, opts, runDir, emit, attempt, undefined);
   const inFlight = saving.get(snapKey);
   if (inFlight) {
-    await inFlight.catch(() => {});
+    const err = await inFlight.then(() => undefined, (e: unknown) => e);
+    if (err instanceof BootStepError) throw err;
     const saved = await findSnapshot(snapKey);
     if (saved) return restoreOnce(m, nics, saved, opts, runDir, emit);
     return coldBootQueued(m, nics, opts, runDir, emit, attempt, undefined);
@@ -240,6 +244,9 @@ async function bootOnce(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, run
   saving.set(snapKey, boot);
   try {
     return await boot;
+  } catch (err) {
+    if (err instanceof BootStepError) failedBoots.set(snapKey, err);
+    throw err;
   } finally {
     saving.delete(snapKey);
   }
@@ -247,13 +254,19 @@ async function bootOnce(m: MachinePlan, nics: NicSpec[], opts: VmSetOptions, run
 
 /** Snapshot keys being saved by a cold boot of this process. */
 const saving = new Map<string, Promise<Booted>>();
+/** Snapshot keys whose boot steps failed in this process. */
+const failedBoots = new Map<string, BootStepError>();
 
 // A cold boot keeps a core busy until the guest is ready (the kernel lock loads ~370 modules): three
 // at once beside two grading units on 2 emulated cores each passed the 90 s boot limit, twice, where
 // one alone took 48 s. Boots beyond the cores less one wait their turn, and their limit starts then.
 export const COLD_BOOTS_AT_ONCE = Math.max(1, availableParallelism() - 1);
 const coldBoots = pLimit(COLD_BOOTS_AT_ONCE);
-const coldBootQueued = (...args: Parameters<typeof coldBootNow>): Promise<Booted> => coldBoots(() => coldBootNow(...args));
+const coldBootQueued = (...args: Parameters<typeof coldBootNow>): Promise<Booted> => coldBoots(() => {
+  // A run stopped while this boot waited its turn starts no QEMU.
+  if (args[2].signal?.aborted) throw new InfraError(`${args[0].name}: boot stopped (the run was interrupted)`);
+  return coldBootNow(...args);
+});
 
 async function createOverlay(runDir: RunDir, name: string, backing: string, format: 'raw' | 'qcow2'): Promise<string> {
   const overlay = join(runDir.path, `${name}.qcow2`);
@@ -324,7 +337,7 @@ async function warmBeforeSave(m: MachinePlan, nics: NicSpec[], endpoint: Machine
 async function bootStepsOn(m: MachinePlan, endpoint: MachineEndpoint, emit: EventSink, signal?: AbortSignal): Promise<void> {
   const ssh = await SshMachine.connect(endpoint, { timeoutMs: 30_000, signal });
   try {
-    await runBootSteps(m.name, ssh, m.boot ?? [], emit);
+    await runBootSteps(m.name, ssh, m.boot ?? [], emit, signal);
   } finally {
     await ssh.close();
   }

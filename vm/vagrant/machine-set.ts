@@ -153,6 +153,7 @@ async function startUnguarded(opts: VagrantSetOptions, emit: EventSink): Promise
   const runDir = await createRunDir('nl', libvirtQemuIdentity());
   const prefix = prefixOfRun(runDir.id);
   const home = join(runDir.path, 'vagrant.d');
+  const booted = new Map<string, { ssh: SshMachine; endpoint: MachineEndpoint; nics: { link: string; mac: string }[] }>();
   const env = vagrantEnv(home, { VAGRANT_CWD: runDir.path, VAGRANT_DOTFILE_PATH: join(runDir.path, '.vagrant') });
   try {
     await mkdir(home);
@@ -175,7 +176,6 @@ async function startUnguarded(opts: VagrantSetOptions, emit: EventSink): Promise
     const started = Date.now();
     await vagrantUp(runDir.path, env, opts, emit);
     const hosts = parseSshConfig((await execa('vagrant', ['ssh-config'], { cwd: runDir.path, env, timeout: 120_000 })).stdout);
-    const booted = new Map<string, { ssh: SshMachine; endpoint: MachineEndpoint; nics: { link: string; mac: string }[] }>();
     for (const m of opts.machines) {
       const h = hosts.find((x) => x.host === m.name);
       if (!h?.hostName) throw new InfraError(`vagrant ssh-config names no address for ${m.name}`);
@@ -184,12 +184,15 @@ async function startUnguarded(opts: VagrantSetOptions, emit: EventSink): Promise
         hostPublicKey: opts.image.hostPublicKey, kernelVersion: m.kernel.version,
       };
       const ssh = await SshMachine.connect(endpoint, { timeoutMs: 60_000, signal: opts.signal });
-      await runBootSteps(m.name, ssh, m.boot ?? [], emit);
+      booted.set(m.name, { ssh, endpoint, nics: [] });
+      await runBootSteps(m.name, ssh, m.boot ?? [], emit, opts.signal);
       booted.set(m.name, { ssh, endpoint, nics: (nics.get(m.name) ?? []).map((n) => ({ link: n.link, mac: n.mac })) });
       emit({ type: 'boot-ready', machine: m.name, ms: Date.now() - started });
     }
     return new VagrantSet(runDir, prefix, env, booted, emit);
   } catch (err) {
+    // A boot step that failed leaves open sessions to machines about to be destroyed.
+    await Promise.all([...booted.values()].map((b) => b.ssh.close().catch(() => {})));
     await execa('vagrant', ['destroy', '-f'], { cwd: runDir.path, env, reject: false, timeout: 120_000 });
     await teardown(prefix, runDir);
     throw err;
