@@ -98,7 +98,7 @@ function mainCommand(): Command {
     .addOption(new Option('--accel <accel>', 'force the accelerator (default: KVM when a probe proves it works)').choices(['kvm', 'tcg']))
     .addOption(new Option('--backend <name>', 'who starts the machines: qemu (default; snapshots) or vagrant (vagrant-libvirt; see docs/vagrant.md)').choices(['qemu', 'vagrant']).default('qemu'))
     .option('--reporter <name>', 'extra Playwright reporter (repeatable): junit, blob, dot...', collect, [])
-    .option('-j, --workers <n>', 'units (lab × kernel × submission) at once; default three per core under TCG, one with KVM', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new UsageError(`--workers takes a whole number ≥ 1, got ${v}`); return n; })
+    .option('-j, --workers <n>', 'units (lab × kernel × submission) at once; default three vCPUs per core under TCG (fewer units when a lab has several machines or vCPUs), one with KVM', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new UsageError(`--workers takes a whole number ≥ 1, got ${v}`); return n; })
     .option('--baseline <file>', 'compare with an earlier run\'s matrix.json (or a summary.json): mark regressions and fixes, exit 1 on a regression')
     .option('--allow-known', 'with --baseline: exit 0 when every failure failed in the baseline too', false)
     .option('--refresh-kernels', 'fetch the newest version of each Debian kernel from the mirror, not the cached one (NETLAB_REFRESH_KERNELS=1)', false)

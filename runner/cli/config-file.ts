@@ -22,7 +22,7 @@ export const ConfigSchema = z.strictObject({
   out: z.string({ error: 'expected a folder name' }).min(1, { error: 'expected a folder name, found empty text' }).optional()
     .describe('Report folder (like --out), relative to this file. Default: netlab-report in the current folder.'),
   workers: z.number({ error: 'expected a whole number ≥ 1' }).int({ error: 'expected a whole number ≥ 1' }).min(1, { error: 'expected a whole number ≥ 1' }).optional()
-    .describe('Units run at once (like --workers). Default: one per core, as memory allows.'),
+    .describe('Units run at once (like --workers). Default: as --workers, three vCPUs per core under TCG (one with KVM), as memory allows.'),
 });
 
 export type ConfigFile = z.output<typeof ConfigSchema>;

@@ -14,14 +14,22 @@ export const DOCKER_MODULES = ['overlay'] as const;
 // own traffic. Every other process a submission leaves is still killed before the checks.
 export const DOCKER_KEEP = ['containerd-shim-runc-v2', 'docker-proxy'] as const;
 
+/** dockerd's options in Debian's docker.service, which a lab's README can tell students to keep. */
+export const DOCKERD_OPTIONS = '--containerd=/run/containerd/containerd.sock';
+
 export const DOCKER_BOOT_STEPS: MachineSpec['boot'] = [
   {
     name: 'dockerd',
-    // No systemd in the guest: dockerd starts its own containerd. Its log stays on the guest.
+    // No systemd in the guest: containerd and dockerd as Debian's containerd.service and docker.service
+    // start them, so a student who restarts dockerd (with --cluster-store, say) keeps containerd; a
+    // dockerd that starts its own gives it 15 s, which a loaded emulated CPU does not always meet.
+    // Their logs stay on the guest.
     run: [
-      'setsid -f dockerd >/var/log/dockerd.log 2>&1 </dev/null',
+      'setsid -f containerd >/var/log/containerd.log 2>&1 </dev/null',
+      'for i in $(seq 600); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.1; done',
+      `setsid -f dockerd ${DOCKERD_OPTIONS} >/var/log/dockerd.log 2>&1 </dev/null`,
       'for i in $(seq 600); do docker info >/dev/null 2>&1 && exit 0; sleep 0.1; done',
-      'tail -n 20 /var/log/dockerd.log; exit 1',
+      'tail -n 20 /var/log/containerd.log /var/log/dockerd.log; exit 1',
     ].join('\n'),
     timeout: 120_000,
   },

@@ -65,18 +65,22 @@ function availableMiB(): number {
   return freemem() / 1024 / 1024;
 }
 
-// Units at once: what was asked (default: `perCore` per core), at most the units, and no more than
-// 80% of the available memory holds (each unit boots its own VMs).
-export function parallelism(requested: number | undefined, units: number, unitMiB: number, memMiB = availableMiB(), cores = availableParallelism(), perCore = 1): number {
+// Units at once: what was asked (default: `perCore` emulated CPUs per core, so `perCore` units of one
+// vCPU, fewer of several), at most the units, and no more than 80% of the available memory holds
+// (each unit boots its own VMs).
+export function parallelism(requested: number | undefined, units: number, unitMiB: number, memMiB = availableMiB(), cores = availableParallelism(), perCore = 1, unitCpus = 1): number {
   const byMemory = Math.max(1, Math.floor((memMiB * 0.8) / Math.max(1, unitMiB)));
-  return Math.max(1, Math.min(requested ?? cores * perCore, units, byMemory));
+  const byCpus = Math.max(1, Math.floor((cores * perCore) / Math.max(1, unitCpus)));
+  return Math.max(1, Math.min(requested ?? byCpus, units, byMemory));
 }
 
 // Under TCG a unit leaves its emulated CPU idle much of the time (SSH round trips through QEMU's user
 // network, pings' intervals, a wrong submission's checks polling until their deadline): one unit per
 // core kept 2 cores 57% busy grading a class of 10 bridge submissions (124 s); two per core graded it
 // in 94 s. A class of 50 (80% wrong): 228 s at two per core, 210 s at three, 282–288 s at four (ten
-// runnable threads per core: every QEMU runs slower than the waits it fills).
+// runnable threads per core: every QEMU runs slower than the waits it fills). Counted in vCPUs: four
+// units of labs/docker-overlay at once (two machines each, Docker's Go daemons busy) ran node1's part
+// past 420 s, one alone takes 72 s.
 export const UNITS_PER_CORE = { tcg: 3, kvm: 1 } as const;
 
 export async function loadAll(paths: string[]): Promise<LoadedLab[]> {
@@ -154,7 +158,8 @@ export async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>
 
   const unitMiB = Math.max(...[...units.values()].map((u) => Object.values(u.lab.machines).reduce((t, m) => t + m.memory + QEMU_OVERHEAD_MIB, 0)));
   const vagrant = backend === 'vagrant';
-  const parallel = parallelism(opts.workers, units.size, unitMiB, undefined, undefined, vagrant ? 1 : UNITS_PER_CORE[accel]);
+  const unitCpus = Math.max(...[...units.values()].map((u) => Object.values(u.lab.machines).reduce((t, m) => t + m.cpus, 0)));
+  const parallel = parallelism(opts.workers, units.size, unitMiB, undefined, undefined, vagrant ? 1 : UNITS_PER_CORE[accel], vagrant ? 1 : unitCpus);
   // One unit restored ahead per worker when memory holds twice as many (QEMU backend: Vagrant boots cold).
   const ahead = vagrant ? 0 : parallelism(2 * parallel, units.size, unitMiB) - parallel;
   const pool = new VmPool(units, images, kernels, accel, opts.onEvent, opts.signal, parallel, backend);

@@ -130,6 +130,10 @@ test('limits: output cap from --max-output, sizes in K/M, units at once by cores
   assert.equal(parallelism(8, 3, 416, 24_000, 2), 3, 'no more than the units');
   assert.equal(parallelism(8, 50, 416, 1_200, 2), 2, 'memory: 80% of 1200 MiB holds two 416 MiB units');
   assert.equal(parallelism(8, 50, 4_000, 1_000, 2), 1, 'always at least one');
+  assert.equal(parallelism(undefined, 50, 416, 24_000, 2, 3, 2), 3, 'three vCPUs per core: three units of two machines');
+  assert.equal(parallelism(undefined, 50, 416, 24_000, 2, 3, 3), 2, 'three vCPUs per core: two units of three vCPUs');
+  assert.equal(parallelism(undefined, 50, 416, 24_000, 2, 1, 4), 1, 'a unit bigger than the cores still runs');
+  assert.equal(parallelism(6, 50, 416, 24_000, 2, 3, 4), 6, 'asked for: as asked');
 });
 
 test('what the limits saw is read from the kernel\'s cgroup counters by a command of its own, not from the submission\'s output', async () => {

@@ -11,8 +11,8 @@ import { loadLab } from '../../runner/lab/load.ts';
 const LABS = fileURLToPath(new URL('../../labs/', import.meta.url));
 const dirs = readdirSync(LABS, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(LABS, e.name, 'lab.yaml'))).map((e) => e.name).sort();
 
-test('the eight labs are all here', () => {
-  assert.deepEqual(dirs, ['bridge', 'docker-modes', 'docker-publish', 'host-none', 'macvlan', 'nat', 'overlay', 'veth']);
+test('the nine labs are all here', () => {
+  assert.deepEqual(dirs, ['bridge', 'docker-modes', 'docker-overlay', 'docker-publish', 'host-none', 'macvlan', 'nat', 'overlay', 'veth']);
 });
 
 for (const dir of dirs) {
