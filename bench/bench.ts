@@ -228,5 +228,6 @@ for (const lab of readdirSync(join(repo, 'labs')).filter((d) => existsSync(join(
 const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' ? a / b : null);
 put('dockerModesVsHostNone', ratio(results.dockerModesLabMs, results.hostNoneLabMs), 'labs/docker-modes / labs/host-none, warm (×)', 'target ≤ 2');
 put('dockerPublishVsNat', ratio(results.dockerPublishLabMs, results.natLabMs), 'labs/docker-publish / labs/nat, warm (×)', 'target ≤ 2');
+put('dockerOverlayVsOverlay', ratio(results.dockerOverlayLabMs, results.overlayLabMs), 'labs/docker-overlay / labs/overlay, warm (×)', 'target ≤ 2 (missed: two dockerd restarts, two overlay containers)');
 
 finish();
