@@ -14,6 +14,7 @@ import { playwrightCli, playwrightOrder, writePlaywrightFiles, type GeneratedRun
 import { unitsOfShard } from './shard.ts';
 import { resolveSubmission } from '../lab/submission.ts';
 import { topologyOf } from '../lab/topology.ts';
+import type { MachineSpec } from '../lab/schema.ts';
 import { unitId } from '../protocol/units.ts';
 import { outputLimit, wireEnv } from '../protocol/wire.ts';
 import { VmPool, type PoolUnit } from './vm-pool.ts';
@@ -156,9 +157,11 @@ export async function runUnits(opts: RunOptions, units: Map<string, PlannedUnit>
     backend, kernels: [...kernelNames], packageSets, accel: opts.accel, refreshKernels: opts.refreshKernels, onEvent: opts.onEvent, signal: opts.signal,
   }).catch(async (err: unknown) => { throw err instanceof PackageNotFoundError ? await unknownPackage(err, units) : err; });
 
-  const unitMiB = Math.max(...[...units.values()].map((u) => Object.values(u.lab.machines).reduce((t, m) => t + m.memory + QEMU_OVERHEAD_MIB, 0)));
+  // The heaviest unit's machines, summed: what one unit at once costs in memory and in vCPUs.
+  const heaviest = (size: (m: MachineSpec) => number) => Math.max(...[...units.values()].map((u) => Object.values(u.lab.machines).reduce((t, m) => t + size(m), 0)));
+  const unitMiB = heaviest((m) => m.memory + QEMU_OVERHEAD_MIB);
   const vagrant = backend === 'vagrant';
-  const unitCpus = Math.max(...[...units.values()].map((u) => Object.values(u.lab.machines).reduce((t, m) => t + m.cpus, 0)));
+  const unitCpus = heaviest((m) => m.cpus);
   const parallel = parallelism(opts.workers, units.size, unitMiB, undefined, undefined, vagrant ? 1 : UNITS_PER_CORE[accel], vagrant ? 1 : unitCpus);
   // One unit restored ahead per worker when memory holds twice as many (QEMU backend: Vagrant boots cold).
   const ahead = vagrant ? 0 : parallelism(2 * parallel, units.size, unitMiB) - parallel;

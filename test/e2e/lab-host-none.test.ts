@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertFullMarks, assertPartial, assertVerified, labVerifier } from '../helpers/lab-verify.ts';
+import { assertFullMarks, assertVerified, labVerifier, testMistakes } from '../helpers/lab-verify.ts';
 
 const LAB = 'host-none';
 const MAX = 21;
@@ -40,11 +40,4 @@ test(`the reference solution (host, none and bridge modes) grades ${MAX}/${MAX},
   assert.match(stdoutOf('c-bridge-masqueraded'), /IP 198\.51\.100\.1 > 198\.51\.100\.2: ICMP echo request/);
 });
 
-for (const [file, score, failed, hint] of mistakes) {
-  test(`a typical mistake (${file}) grades ${score}/${MAX} with the failing checks named and a hint`, async () => {
-    const ex = (await verified()).example(file.replace(/\.sh$/, ''));
-    assertPartial(ex, score, MAX, failed);
-    assert.match(ex.terminal, /hint: /);
-    assert.match(ex.terminal, hint);
-  });
-}
+testMistakes(verified, MAX, mistakes);

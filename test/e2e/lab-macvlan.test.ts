@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertFullMarks, assertPartial, assertVerified, labVerifier } from '../helpers/lab-verify.ts';
+import { assertFullMarks, assertVerified, labVerifier, testMistakes } from '../helpers/lab-verify.ts';
 
 const LAB = 'macvlan';
 const MAX = 19;
@@ -49,11 +49,4 @@ test(`the reference solution (bridge-mode macvlans, host shim) grades ${MAX}/${M
   assert.deepEqual([...replies('172.16.86.11')], [macs[2]]);
 });
 
-for (const [file, score, failed, hint] of mistakes) {
-  test(`a typical mistake (${file}) grades ${score}/${MAX} with the failing checks named and a hint`, async () => {
-    const ex = (await verified()).example(file.replace(/\.sh$/, ''));
-    assertPartial(ex, score, MAX, failed);
-    assert.match(ex.terminal, /hint: /);
-    assert.match(ex.terminal, hint);
-  });
-}
+testMistakes(verified, MAX, mistakes);

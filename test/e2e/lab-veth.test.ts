@@ -3,7 +3,7 @@
 // with the failing checks named and a hint pointing at the mistake.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertFullMarks, assertPartial, assertVerified, labVerifier } from '../helpers/lab-verify.ts';
+import { assertFullMarks, assertVerified, labVerifier, testMistakes } from '../helpers/lab-verify.ts';
 
 const LAB = 'veth';
 const MAX = 17;
@@ -38,11 +38,4 @@ test(`the reference solution (seed 001's veth pair, lo up) grades ${MAX}/${MAX}`
   assert.match(cap.commands.at(-1)!.stdout, /10\.1\.1\.2 > 10\.1\.1\.3: ICMP echo request/);
 });
 
-for (const [file, score, failed, hint] of mistakes) {
-  test(`a typical mistake (${file}) grades ${score}/${MAX} with the failing checks named and a hint`, async () => {
-    const ex = (await verified()).example(file.replace(/\.sh$/, ''));
-    assertPartial(ex, score, MAX, failed);
-    assert.match(ex.terminal, /hint: /);
-    assert.match(ex.terminal, hint);
-  });
-}
+testMistakes(verified, MAX, mistakes);

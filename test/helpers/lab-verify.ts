@@ -3,6 +3,7 @@
 // reports back: what a student would get (summary.json, result.json, the terminal summary with its
 // hints) and verify's own verdict. The teardown is checked as for a single run.
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -83,5 +84,17 @@ export function assertNotTampered(v: Verified, names: string[]): void {
   for (const name of names) {
     const html = readFileSync(join(v.example(name).dir, 'index.html'), 'utf8');
     assert.ok(!html.includes('data-testid="tampered"'), `${name} was flagged`);
+  }
+}
+
+/** One test per typical mistake: its exact score, the checks it fails, and a hint that names the fix. */
+export function testMistakes(verified: () => Promise<Verified>, max: number, mistakes: [string, number, string[], RegExp][]): void {
+  for (const [file, score, failed, hint] of mistakes) {
+    test(`a typical mistake (${file}) grades ${score}/${max} with the failing checks named and a hint`, async () => {
+      const ex = (await verified()).example(file.replace(/\.sh$/, ''));
+      assertPartial(ex, score, max, failed);
+      assert.match(ex.terminal, /hint: /);
+      assert.match(ex.terminal, hint);
+    });
   }
 }
